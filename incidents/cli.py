@@ -1,0 +1,151 @@
+"""The ``incidents`` command line: validate, export and count incident files in scripts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+from . import __version__
+from .errors import IncidentDataError, Problem
+from .export import csv_bytes, to_csv, to_geojson
+from .filters import FilterError, IncidentFilter, parse_bbox
+from .load import load_incidents
+from .model import Dataset
+from .stats import format_summary, summarize
+from .vocab import STATUSES
+
+EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line and exits 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="incidents", description="Validate, filter, export and count incident datasets.")
+    parser.add_argument("--version", action="version", version=f"incidents {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def with_inputs(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("paths", nargs="+", metavar="PATH", help="incident GeoJSON files or folders")
+        sub.add_argument("--max-size", type=float, metavar="MB", help="refuse files larger than MB megabytes")
+        return sub
+
+    with_inputs("validate", "Check files against the incident format; exit 1 listing every problem.")
+    export = with_inputs("export", "Write the incidents that match a filter as GeoJSON or CSV.")
+    export.add_argument("--status", action="append", default=[], metavar="S",
+                        help=f"keep this status ({', '.join(STATUSES)}); repeat or separate with commas")
+    export.add_argument("--category", action="append", default=[], metavar="C", help="keep this category")
+    export.add_argument("--from", dest="date_from", metavar="DATE", help="window start (ISO date, any precision)")
+    export.add_argument("--to", dest="date_to", metavar="DATE", help="window end (ISO date, any precision)")
+    export.add_argument("--as-of", dest="as_of", metavar="DATE", help="show what was known at the end of DATE")
+    export.add_argument("--bbox", metavar="W,S,E,N", help="keep incidents within this box (degrees)")
+    export.add_argument("--perpetrator", metavar="TEXT", help="perpetrator contains TEXT")
+    export.add_argument("--claimant", metavar="TEXT", help="a claim was made by a party matching TEXT")
+    export.add_argument("--query", "-q", metavar="TEXT", help="words or \"phrases\" that must all occur")
+    export.add_argument("--format", choices=("geojson", "csv"), default="geojson")
+    export.add_argument("-o", "--output", metavar="FILE", default="-", help="output file; '-' is stdout")
+    stats = with_inputs("stats", "Count incidents by status, category and month.")
+    stats.add_argument("--json", action="store_true", help="print the counts as JSON")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    try:
+        args = build_parser().parse_args(argv)
+        return _run(args, out, err)
+    except UsageError as error:
+        print(f"incidents: error: {error}", file=err)
+        return EXIT_USAGE
+    except IncidentDataError as error:
+        _print_problems(error.problems, err)
+        return EXIT_DATA
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    flt = _filter_from(args) if args.command == "export" else None
+    max_bytes = None if args.max_size is None else int(args.max_size * 1024 * 1024)
+    if max_bytes is not None and max_bytes <= 0:
+        raise UsageError("--max-size must be a positive number of megabytes")
+    dataset = load_incidents(args.paths, max_bytes=max_bytes, nested=False)
+    _print_problems(dataset.warnings, err)
+    if args.command == "validate":
+        print(_validated(dataset), file=out)
+        return EXIT_OK
+    if args.command == "stats":
+        summary = summarize(dataset.frame)
+        print(json.dumps(summary, indent=2) if args.json else format_summary(summary), file=out)
+        return EXIT_OK
+    assert flt is not None
+    data = csv_bytes(to_csv(dataset, flt)) if args.format == "csv" else to_geojson(dataset, flt).encode("utf-8")
+    if args.output == "-":
+        out.flush()
+        binary = getattr(out, "buffer", None)
+        if binary is not None:
+            binary.write(data)
+            binary.flush()
+        else:
+            out.write(data.decode("utf-8-sig" if args.format == "csv" else "utf-8"))
+    else:
+        try:
+            Path(args.output).write_bytes(data)
+        except OSError as error:
+            raise UsageError(f"cannot write {args.output}: {error.strerror or error}") from None
+        count = len(flt.apply(dataset))
+        print(f"wrote {count} incident{'s' if count != 1 else ''} ({flt.describe()}) to {args.output}", file=err)
+    return EXIT_OK
+
+
+def _filter_from(args: argparse.Namespace) -> IncidentFilter:
+    def split(values: list[str]) -> frozenset[str]:
+        return frozenset(part.strip() for value in values for part in value.split(",") if part.strip())
+
+    try:
+        return IncidentFilter(
+            statuses=split(args.status),
+            categories=split(args.category),
+            date_from=args.date_from,
+            date_to=args.date_to,
+            as_of=args.as_of,
+            bbox=parse_bbox(args.bbox) if args.bbox else None,
+            perpetrator=args.perpetrator,
+            claimant=args.claimant,
+            query=args.query,
+        )
+    except FilterError as error:
+        raise UsageError(str(error)) from None
+
+
+def _validated(dataset: Dataset) -> str:
+    files = len(dataset.files)
+    unlocated = int(dataset.frame.geometry.isna().sum())
+    warnings = len(dataset.warnings)
+    return (
+        f"valid: {len(dataset)} incident{'s' if len(dataset) != 1 else ''} in {files} file{'s' if files != 1 else ''}"
+        f" ({unlocated} without a location, {warnings} warning{'s' if warnings != 1 else ''})"
+    )
+
+
+def _print_problems(problems: Sequence[Problem], err: TextIO) -> None:
+    errors = [p for p in problems if p.severity == "error"]
+    for problem in problems:
+        label = "error" if problem.severity == "error" else "warning"
+        print(f"{label}: {problem}", file=err)
+    if errors:
+        print(f"{len(errors)} problem{'s' if len(errors) != 1 else ''} found; nothing was loaded", file=err)

@@ -1,0 +1,154 @@
+"""The loaded dataset: a GeoDataFrame of incidents plus what the filters and exports need beside it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from .errors import Problem
+from .validate import Row
+
+NESTED_FIELDS: Final = ("status_history", "claims", "casualties", "sources", "related", "tags")
+TEXT_FIELDS: Final = ("title", "description", "category", "place", "admin1", "country", "location_precision",
+                      "status", "perpetrator")
+# Columns of the frame, in order; the nested fields follow when they are expanded.
+FLAT_COLUMNS: Final = (
+    "id", "title", "description", "category", "status", "start", "end", "time_precision",
+    "start_time", "end_time", "first_reported", "place", "admin1", "country", "location_precision",
+    "uncertainty_m", "perpetrator", "claimants", "killed_min", "killed_max", "injured_min", "injured_max",
+    "source_count", "claim_count", "search_text", "file", "feature", "properties_json",
+)
+DATETIME_UNIT: Final = "datetime64[s]"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """A file a dataset was read from, identified by its content."""
+
+    name: str
+    sha256: str
+    size: int
+    features: int
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    """Incidents as loaded: ``frame`` holds one row per incident (index 0…n-1), ``history`` one row per
+    status-history entry (``row``, ``date``, ``status``), ``warnings`` what was accepted with a remark."""
+
+    frame: gpd.GeoDataFrame
+    history: pd.DataFrame
+    warnings: tuple[Problem, ...]
+    files: tuple[SourceFile, ...]
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def properties(self, row: int) -> dict[str, Any]:
+        """The properties of incident ``row`` exactly as they were read."""
+        result: dict[str, Any] = json.loads(self.frame.at[row, "properties_json"])
+        return result
+
+
+def frame_from_rows(rows: Sequence[Row], *, nested: bool = True) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Build the incident frame and the flat status-history table from validated rows."""
+    columns: dict[str, list[Any]] = {name: [] for name in FLAT_COLUMNS}
+    history_rows: list[int] = []
+    history_dates: list[Any] = []
+    history_statuses: list[str] = []
+    for position, row in enumerate(rows):
+        props = row.properties
+        for name in TEXT_FIELDS:
+            columns[name].append(props.get(name))
+        columns["id"].append(row.id)
+        columns["start"].append(props["start"])
+        columns["end"].append(props.get("end"))
+        columns["time_precision"].append(row.start.precision)
+        columns["start_time"].append(row.start.start)
+        columns["end_time"].append(max(row.end.end, row.start.end))
+        columns["first_reported"].append(row.first_reported)
+        columns["uncertainty_m"].append(props.get("uncertainty_m"))
+        claims = props.get("claims") or []
+        columns["claimants"].append("\n".join(str(c.get("by", "")) for c in claims))
+        killed, injured = _casualty_range(props, "killed"), _casualty_range(props, "injured")
+        columns["killed_min"].append(killed[0])
+        columns["killed_max"].append(killed[1])
+        columns["injured_min"].append(injured[0])
+        columns["injured_max"].append(injured[1])
+        columns["source_count"].append(len(props.get("sources") or []))
+        columns["claim_count"].append(len(claims))
+        columns["search_text"].append(search_text(props))
+        columns["file"].append(row.file)
+        columns["feature"].append(row.feature)
+        columns["properties_json"].append(properties_json(props, row.id))
+        for when, status in row.history:
+            history_rows.append(position)
+            history_dates.append(when)
+            history_statuses.append(status)
+    data: dict[str, Any] = dict(columns)
+    for name in ("start_time", "end_time", "first_reported"):
+        data[name] = np.array(columns[name], dtype=DATETIME_UNIT)
+    for name in ("uncertainty_m", "killed_min", "killed_max", "injured_min", "injured_max"):
+        data[name] = np.array([np.nan if v is None else v for v in columns[name]], dtype="float64")
+    for name in ("source_count", "claim_count", "feature"):
+        data[name] = np.array(columns[name], dtype="int64")
+    frame = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries([row.geometry for row in rows], crs="EPSG:4326"))
+    if nested:
+        frame = expand_nested(frame)
+    history = pd.DataFrame(
+        {
+            "row": np.array(history_rows, dtype="int64"),
+            "date": np.array(history_dates, dtype=DATETIME_UNIT),
+            "status": pd.array(history_statuses, dtype="object"),
+        }
+    )
+    return frame, history
+
+
+def expand_nested(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A copy of ``frame`` with the nested fields (claims, sources, history, …) as Python objects."""
+    decoded = [json.loads(text) for text in frame["properties_json"]]
+    expanded = frame.copy()
+    for name in NESTED_FIELDS:
+        expanded[name] = pd.Series([props.get(name) for props in decoded], index=frame.index, dtype="object")
+    return expanded
+
+
+def properties_json(props: dict[str, Any], incident_id: str) -> str:
+    """The properties as compact JSON, with ``id`` written (first) whether it was read from there or not."""
+    if props.get("id") != incident_id:
+        props = {"id": incident_id, **{k: v for k, v in props.items() if k != "id"}}
+    return json.dumps(props, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def search_text(props: dict[str, Any]) -> str:
+    """Lower-case text that the free-text query searches: title, description, place, claims, sources, tags."""
+    parts: list[str] = []
+    for name in ("id", "title", "description", "place", "admin1", "perpetrator"):
+        value = props.get(name)
+        if isinstance(value, str):
+            parts.append(value)
+    for claim in props.get("claims") or []:
+        parts.extend(str(claim.get(key)) for key in ("by", "text") if claim.get(key))
+    for source in props.get("sources") or []:
+        parts.extend(str(source.get(key)) for key in ("title", "publisher", "url") if source.get(key))
+    parts.extend(str(tag) for tag in props.get("tags") or [])
+    return "\n".join(parts).casefold()
+
+
+def _casualty_range(props: dict[str, Any], name: str) -> tuple[float | None, float | None]:
+    casualties = props.get("casualties")
+    if not isinstance(casualties, dict):
+        return None, None
+    figure = casualties.get(name)
+    if figure is None:
+        return None, None
+    if isinstance(figure, dict):
+        return figure.get("min"), figure.get("max")
+    return figure, figure

@@ -1,0 +1,91 @@
+"""The command line, run as a subprocess the way scripts run it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import BUNDLED, DATA, ROOT
+
+
+def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "incidents", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=120)
+
+
+def test_validate_ok_prints_a_summary_and_warnings() -> None:
+    result = run("validate", str(DATA / "good" / "full.geojson"))
+    assert result.returncode == 0
+    assert result.stdout.strip() == "valid: 6 incidents in 1 file (1 without a location, 1 warning)"
+    assert "warning: " in result.stderr and "'drone_sighting' is not a known category" in result.stderr
+
+
+def test_validate_lists_every_problem_and_exits_1() -> None:
+    result = run("validate", str(DATA / "bad" / "many-problems.geojson"), str(DATA / "bad" / "bad-status.geojson"))
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 5
+    assert result.stderr.strip().endswith("5 problems found; nothing was loaded")
+    assert "Traceback" not in result.stderr
+
+
+def test_export_geojson_to_stdout_with_filters() -> None:
+    result = run("export", str(BUNDLED), "--status", "verified", "--category", "chemical_attack",
+                 "--from", "2017-04-04", "--to", "2017-04-13")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert [f["id"] for f in document["features"]] == ["2017-04-04-khan-sheikhoun-chemical-attack"]
+    assert document["export"]["description"] == "verified chemical attacks, 4–13 April 2017"
+
+
+def test_export_csv_to_a_file_with_comma_separated_statuses(tmp_path: Path) -> None:
+    out = tmp_path / "out.csv"
+    result = run("export", str(BUNDLED), "--status", "claimed,disputed", "--format", "csv", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "wrote 2 incidents (claimed or disputed incidents) to" in result.stderr
+    rows = list(csv.DictReader(io.StringIO(out.read_bytes().decode("utf-8-sig"))))
+    assert sorted(r["status"] for r in rows) == ["claimed", "disputed"]
+
+
+def test_export_as_of_bbox_claimant_and_query() -> None:
+    result = run("export", str(BUNDLED), "--as-of", "2017-04-13", "--status", "disputed", "--bbox",
+                 "35,32,42,37.5", "--claimant", "assad", "--query", "sarin", "-o", "-")
+    assert result.returncode == 0, result.stderr
+    assert [f["id"] for f in json.loads(result.stdout)["features"]] == ["2017-04-04-khan-sheikhoun-chemical-attack"]
+
+
+def test_stats_counts_by_status_category_and_month() -> None:
+    result = run("stats", str(BUNDLED), "--json")
+    assert result.returncode == 0
+    summary = json.loads(result.stdout)
+    assert summary["total"] == 6
+    assert summary["by_status"] == {"verified": 4, "claimed": 1, "disputed": 1, "debunked": 0}
+    assert summary["by_month"] == {"2013-08": 1, "2017-04": 5}
+    text = run("stats", str(BUNDLED)).stdout
+    assert text.startswith("6 incidents (0 without a location)")
+
+
+def test_usage_errors_exit_2_with_one_line() -> None:
+    for args in (("export", str(BUNDLED), "--status", "confirmed"), ("export", str(BUNDLED), "--from", "yesterday"),
+                 ("export",), ("frobnicate",), ("export", str(BUNDLED), "--bbox", "1,2"),
+                 ("export", str(BUNDLED), "--format", "xml")):
+        result = run(*args)
+        assert result.returncode == 2, args
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert result.stderr.startswith("incidents: error: ")
+
+
+def test_max_size_refuses_big_files_before_parsing() -> None:
+    result = run("validate", str(BUNDLED), "--max-size", "0.001")
+    assert result.returncode == 1
+    assert "above the 0.0 MB limit; raise the limit with INCIDENTS_MAX_FILE_MB" in result.stderr
+
+
+def test_console_script_is_installed() -> None:
+    script = Path(sys.executable).parent / "incidents"
+    result = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "incidents 0.1.0"
