@@ -35,6 +35,9 @@ MARKERCLUSTER_JS = f"{VENDOR_URL}/leaflet.markercluster/leaflet.markercluster.js
 MARKERCLUSTER_CSS = f"{VENDOR_URL}/leaflet.markercluster/MarkerCluster.css"
 MARKERCLUSTER_DEFAULT_CSS = f"{VENDOR_URL}/leaflet.markercluster/MarkerCluster.Default.css"
 HEAT_JS = f"{VENDOR_URL}/leaflet.heat/leaflet-heat.js"
+#: Our own map code and styles (incidents/web/src), drawing the incidents from the JSON that render.py builds.
+INCIDENT_MAP_JS = f"{STATIC_URL}/incidents/incident-map.js"
+INCIDENT_MAP_CSS = f"{STATIC_URL}/incidents/incident-map.css"
 #: The committed Natural Earth country outlines, for ``fetch()`` in the browser (not embedded per rerun).
 BASEMAP_GEOJSON = f"{STATIC_URL}/basemap/countries-50m.geojson"
 _BASEMAP_TARGET = "basemap/countries-50m.geojson"
@@ -58,6 +61,8 @@ ALLOWED_URLS: frozenset[str] = frozenset(
         *(url for links in (MAP_JS, MARKERCLUSTER_JS_LINKS, HEAT_JS_LINKS) for _, url in links),
         *(url for links in (MAP_CSS, MARKERCLUSTER_CSS_LINKS) for _, url in links),
         BASEMAP_GEOJSON,
+        INCIDENT_MAP_JS,
+        INCIDENT_MAP_CSS,
     ]
 )
 
@@ -108,6 +113,12 @@ ASSETS: tuple[Asset, ...] = (
     ),
     *_pkg("leaflet.heat", {"dist/leaflet-heat.js": "leaflet-heat.js", "LICENSE": "LICENSE"}),
 )
+
+#: Our own front-end files, committed in incidents/web/src: source name -> static path.
+OWN_FILES: dict[str, str] = {
+    "incident-map.js": "incidents/incident-map.js",
+    "incident-map.css": "incidents/incident-map.css",
+}
 
 #: Files we write ourselves (not from npm): static path -> content.
 GENERATED: dict[str, str] = {
@@ -185,6 +196,10 @@ def install_static_assets(*, web_dir: Path, static_dir: Path, basemap: Path | No
         target = static_dir / rel
         _write_if_changed(target, text.encode("utf-8"))
         installed.append(target)
+    for name, rel in OWN_FILES.items():
+        target = static_dir / rel
+        _write_if_changed(target, (web_dir / "src" / name).read_bytes())
+        installed.append(target)
     if basemap is not None:
         target = static_dir / _BASEMAP_TARGET
         _write_if_changed(target, basemap.read_bytes())
@@ -194,7 +209,7 @@ def install_static_assets(*, web_dir: Path, static_dir: Path, basemap: Path | No
 
 def missing_assets(static_dir: Path) -> list[str]:
     """Return the ``static_dir``-relative paths of expected files that are absent or empty."""
-    expected = [a.target for a in ASSETS] + list(GENERATED) + [_BASEMAP_TARGET]
+    expected = [a.target for a in ASSETS] + list(GENERATED) + list(OWN_FILES.values()) + [_BASEMAP_TARGET]
     return [rel for rel in expected if not (static_dir / rel).is_file() or not (static_dir / rel).stat().st_size]
 
 

@@ -19,3 +19,18 @@ def syria() -> Dataset:
 @pytest.fixture(scope="session")
 def full() -> Dataset:
     return load_incidents(DATA / "good" / "full.geojson")
+
+
+NO_SKIP_RULE = "no test may be skipped"
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _skipped and exitstatus == 0:
+        print(f"\n{NO_SKIP_RULE}: {len(_skipped)} skipped: {', '.join(_skipped[:10])}")
+        session.exitstatus = 1

@@ -1,0 +1,349 @@
+"""The map: a folium Map whose incidents are drawn by our own Leaflet code from JSON data.
+
+Untrusted text never becomes markup here: the incident data is serialised with
+:func:`incidents.safety.script_json` and the browser places every string with ``textContent``
+(``incidents/web/src/incident-map.js``). Assets are served locally (``incidents.assets``); online tiles are an
+explicit option.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+import folium
+import geopandas as gpd
+import numpy as np
+import shapely
+from branca.element import MacroElement
+from folium.elements import JSCSSMixin
+from jinja2 import Template
+
+from . import assets
+from .dates import format_period, parse_date
+from .safety import safe_url, script_json
+from .vocab import CATEGORIES, STANCES, STATUSES, category_for
+
+TileChoice = Literal["none", "osm", "imagery"]
+ModeChoice = Literal["auto", "symbols", "points"]
+
+#: Above this many incidents shown, individual SVG symbols give way to one canvas layer of points.
+SYMBOLS_LIMIT: Final = 2000
+#: Up to this many points, the canvas layer also carries titles for its popups.
+POINT_TITLES_LIMIT: Final = 20000
+
+ONLINE_TILES: Final[dict[str, dict[str, str]]] = {
+    "osm": {
+        "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        "attribution": "© OpenStreetMap contributors",
+        "host": "tile.openstreetmap.org",
+    },
+    "imagery": {
+        "url": "https://server.arcgisonline.com/ArcGIS/rest/services/World_Imagery/MapServer/tile/{z}/{y}/{x}",
+        "attribution": "Imagery © Esri, Maxar, Earthstar Geographics",
+        "host": "server.arcgisonline.com",
+    },
+}
+
+DEFAULT_VIEW: Final = ((33.0, 36.0), (37.5, 42.5))  # south-west, north-east corners (Syria) for an empty map
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MapOptions:
+    """How to draw the map. ``tiles`` other than ``"none"`` contacts a third-party tile server."""
+
+    tiles: TileChoice = "none"
+    mode: ModeChoice = "auto"
+    show_uncertainty: bool = True
+    show_related: bool = True
+    height: int = 560
+
+
+class IncidentLayer(JSCSSMixin, MacroElement):
+    """Hands the incident payload to ``IncidentMap.addIncidents`` in the browser."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        IncidentMap.addIncidents({{ this._parent.get_name() }}, {{ this.payload_js }});
+        {% endmacro %}
+        """
+    )
+    default_js = [("incident_map_js", assets.INCIDENT_MAP_JS)]  # noqa: RUF012 (folium reads the class attribute)
+    default_css = [("incident_map_css", assets.INCIDENT_MAP_CSS)]  # noqa: RUF012
+
+    def __init__(self, payload: Mapping[str, Any]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "IncidentLayer"
+        self.payload_js = script_json(payload)
+
+
+def choose_mode(count: int, requested: ModeChoice = "auto") -> Literal["symbols", "points"]:
+    if requested != "auto":
+        return requested
+    return "symbols" if count <= SYMBOLS_LIMIT else "points"
+
+
+def build_map(frame: gpd.GeoDataFrame, *, options: MapOptions | None = None,
+              all_ids: Mapping[str, str] | None = None) -> folium.Map:
+    """A folium map of the incidents in ``frame`` (a filtered incident frame), fitted to them.
+
+    ``all_ids`` maps incident ids to titles for the whole dataset, so that popups can name related incidents
+    that the filter hides.
+    """
+    settings = options or MapOptions()
+    payload = map_payload(frame, options=settings, all_ids=all_ids)
+    south_west, north_east = payload["bounds"] or DEFAULT_VIEW
+    centre = ((south_west[0] + north_east[0]) / 2, (south_west[1] + north_east[1]) / 2)
+    fmap = folium.Map(location=centre, zoom_start=6, tiles=None, control_scale=True, height=settings.height,
+                      maxZoom=18, minZoom=2, worldCopyJump=True)
+    fmap.default_js = [*assets.MAP_JS]
+    fmap.default_css = [*assets.MAP_CSS]
+    IncidentLayer(payload).add_to(fmap)
+    if payload["bounds"] is None:
+        fmap.fit_bounds([list(south_west), list(north_east)])
+    return fmap
+
+
+def map_payload(frame: gpd.GeoDataFrame, *, options: MapOptions, all_ids: Mapping[str, str] | None = None
+                ) -> dict[str, Any]:
+    """The JSON the browser draws from: metadata, the incidents in the chosen mode, links and bounds."""
+    mode = choose_mode(len(frame), options.mode)
+    located = frame[frame.geometry.notna() & ~frame.geometry.is_empty] if len(frame) else frame
+    anchors = _anchors(located)
+    payload: dict[str, Any] = {
+        "meta": {
+            "mode": mode,
+            "statuses": {code: {"label": s.label, "colour": s.colour} for code, s in STATUSES.items()},
+            "categories": {code: {"label": category_for(code).label, "symbol": category_for(code).symbol}
+                           for code in sorted(set(frame["category"]) | set(CATEGORIES))},
+        },
+        "basemap": assets.BASEMAP_GEOJSON if options.tiles == "none" else None,
+        "tiles": ({k: v for k, v in ONLINE_TILES[options.tiles].items() if k != "host"}
+                  if options.tiles != "none" else None),
+        "bounds": _bounds(located),
+    }
+    if mode == "symbols":
+        titles = dict(all_ids) if all_ids is not None else dict(zip(frame["id"], frame["title"], strict=True))
+        payload["incidents"] = _symbol_incidents(located, anchors, titles, options)
+        payload["links"] = _links(located, anchors) if options.show_related else []
+    else:
+        payload["points"] = _points(located, anchors)
+    return payload
+
+
+def _anchors(located: gpd.GeoDataFrame) -> np.ndarray:
+    """One [lat, lng] per located incident: the point itself, or a point on the surface of a shape."""
+    if len(located) == 0:
+        return np.zeros((0, 2))
+    points = shapely.point_on_surface(located.geometry.to_numpy())
+    coords = shapely.get_coordinates(points)
+    return np.column_stack([coords[:, 1], coords[:, 0]])
+
+
+def _bounds(located: gpd.GeoDataFrame) -> list[list[float]] | None:
+    if len(located) == 0:
+        return None
+    west, south, east, north = located.total_bounds
+    return [[float(south), float(west)], [float(north), float(east)]]
+
+
+def _symbol_incidents(located: gpd.GeoDataFrame, anchors: np.ndarray, titles: Mapping[str, str],
+                      options: MapOptions) -> list[dict[str, Any]]:
+    incidents: list[dict[str, Any]] = []
+    for position, (geometry, props_text, status) in enumerate(
+        zip(located.geometry, located["properties_json"], located["status"], strict=True)
+    ):
+        props = json.loads(props_text)
+        uncertainty = props.get("uncertainty_m") if options.show_uncertainty else None
+        incidents.append({
+            "status": status,
+            "category": props["category"],
+            "anchor": [round(float(anchors[position][0]), 6), round(float(anchors[position][1]), 6)],
+            "geometry": None if geometry.geom_type == "Point" else json.loads(shapely.to_geojson(geometry)),
+            "uncertainty_m": uncertainty,
+            "record": record_model(props, status=status, titles=titles),
+        })
+    return incidents
+
+
+def _links(located: gpd.GeoDataFrame, anchors: np.ndarray) -> list[dict[str, Any]]:
+    """Lines between related incidents that are both on the map."""
+    where = {incident_id: anchors[i] for i, incident_id in enumerate(located["id"])}
+    links: list[dict[str, Any]] = []
+    for incident_id, props_text in zip(located["id"], located["properties_json"], strict=True):
+        for link in json.loads(props_text).get("related") or []:
+            target = link.get("id")
+            if target in where:
+                links.append({
+                    "from": [float(v) for v in where[incident_id]],
+                    "to": [float(v) for v in where[target]],
+                    "label": f"{incident_id} — {str(link.get('relation', '')).replace('_', ' ')} — {target}",
+                })
+    return links
+
+
+def _points(located: gpd.GeoDataFrame, anchors: np.ndarray) -> dict[str, Any]:
+    status_codes = list(STATUSES)
+    category_codes = sorted(set(located["category"]))
+    status_index = {code: i for i, code in enumerate(status_codes)}
+    category_index = {code: i for i, code in enumerate(category_codes)}
+    points: dict[str, Any] = {
+        "lat": np.round(anchors[:, 0], 5).tolist(),
+        "lng": np.round(anchors[:, 1], 5).tolist(),
+        "status": [status_index[s] for s in located["status"]],
+        "status_codes": status_codes,
+        "category": [category_index[c] for c in located["category"]],
+        "category_codes": category_codes,
+    }
+    if len(located) <= POINT_TITLES_LIMIT:
+        points["title"] = [str(t) for t in located["title"]]
+    return points
+
+
+def record_model(props: Mapping[str, Any], *, status: str | None = None,
+                 titles: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """An incident's whole story as plain strings, for the popup and the detail panel.
+
+    Nothing here is markup: every value is text to be placed with ``textContent`` (or escaped). Source URLs are
+    kept only when :func:`incidents.safety.safe_url` accepts them.
+    """
+    sources = list(props.get("sources") or [])
+    shown_status = status or str(props.get("status"))
+    category = category_for(str(props.get("category")))
+    return {
+        "id": str(props.get("id")),
+        "title": str(props.get("title")),
+        "status": shown_status,
+        "status_label": STATUSES[shown_status].label if shown_status in STATUSES else shown_status,
+        "category": category.code,
+        "category_label": category.label,
+        "when": _when(props),
+        "where": _where(props),
+        "perpetrator": _text(props.get("perpetrator")),
+        "casualties": _casualties(props.get("casualties"), sources),
+        "description": _text(props.get("description")),
+        "history": [_history_line(entry, sources) for entry in props.get("status_history") or []],
+        "claims": [
+            {
+                "by": str(claim.get("by")),
+                "stance": STANCES.get(str(claim.get("stance")), str(claim.get("stance"))),
+                "date": _date_words(claim.get("date")),
+                "text": _text(claim.get("text")),
+                "source": _source_title(claim.get("source"), sources),
+            }
+            for claim in props.get("claims") or []
+        ],
+        "sources": [
+            {
+                "title": str(source.get("title")),
+                "url": safe_url(source.get("url")),
+                "details": ", ".join(
+                    part for part in (
+                        _text(source.get("publisher")), _date_words(source.get("date")), _text(source.get("kind"))
+                    ) if part
+                ),
+            }
+            for source in sources
+        ],
+        "related": [
+            f"{str(link.get('relation', '')).replace('_', ' ')}: "
+            f"{(titles or {}).get(str(link.get('id')), str(link.get('id')))}"
+            for link in props.get("related") or []
+        ],
+        "tags": [str(tag) for tag in props.get("tags") or []],
+    }
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _date_words(value: Any) -> str | None:
+    if value is None:
+        return None
+    try:
+        return format_period(parse_date(value))
+    except ValueError:
+        return str(value)
+
+
+def _when(props: Mapping[str, Any]) -> str:
+    start = parse_date(props["start"])
+    precision = props.get("time_precision") or start.precision
+    text = format_period(start)
+    if props.get("end"):
+        text += f" to {_date_words(props['end'])}"
+    return f"{text} (precise to the {precision})"
+
+
+def _where(props: Mapping[str, Any]) -> str | None:
+    names = [str(props[k]) for k in ("place", "admin1", "country") if props.get(k)]
+    details = [str(props["location_precision"])] if props.get("location_precision") else []
+    if props.get("uncertainty_m"):
+        metres = float(props["uncertainty_m"])
+        details.append(f"±{metres / 1000:g} km" if metres >= 1000 else f"±{metres:g} m")
+    if not names and not details:
+        return None
+    return ", ".join(names) + (f" ({', '.join(details)})" if details else "")
+
+
+def _figure(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        low, high = value.get("min"), value.get("max")
+        if low is not None and high is not None:
+            return f"{low}–{high}"
+        return f"at least {low}" if low is not None else f"at most {high}"
+    return str(value)
+
+
+def _casualties(value: Any, sources: list[Any]) -> str | None:
+    if not isinstance(value, dict):
+        return None
+    parts = [f"{_figure(value[k])} {k}" for k in ("killed", "injured") if value.get(k) is not None]
+    if value.get("note"):
+        parts.append(f"({value['note']})")
+    cited = _source_title(value.get("source"), sources)
+    if cited:
+        parts.append(f"— {cited}")
+    return " ".join(parts) if parts else None
+
+
+def _source_title(reference: Any, sources: list[Any]) -> str | None:
+    if reference is None:
+        return None
+    if isinstance(reference, int) and not isinstance(reference, bool) and 0 <= reference < len(sources):
+        return str(sources[reference].get("title"))
+    for source in sources:
+        if source.get("id") == reference:
+            return str(source.get("title"))
+    return str(reference)
+
+
+def _history_line(entry: Mapping[str, Any], sources: list[Any]) -> str:
+    status = STATUSES[entry["status"]].label if entry.get("status") in STATUSES else str(entry.get("status"))
+    line = f"{_date_words(entry.get('date'))}: {status}"
+    if entry.get("note"):
+        line += f" — {entry['note']}"
+    cited = _source_title(entry.get("source"), sources)
+    if cited:
+        line += f" [{cited}]"
+    return line
+
+
+def incidents_at(frame: gpd.GeoDataFrame, lat: float, lng: float, *, tolerance_deg: float = 1e-5
+                 ) -> gpd.GeoDataFrame:
+    """The incidents drawn at a clicked position: those whose map anchor is there, else whose shape is there."""
+    located = frame[frame.geometry.notna()]
+    if len(located) == 0:
+        return located
+    anchors = _anchors(located)
+    near = (np.abs(anchors[:, 0] - lat) <= tolerance_deg) & (np.abs(anchors[:, 1] - lng) <= tolerance_deg)
+    if near.any():
+        return located[near]
+    hit = shapely.dwithin(located.geometry.to_numpy(), shapely.Point(lng, lat), 1e-3)
+    return located[np.asarray(hit, dtype=bool)]
