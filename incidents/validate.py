@@ -7,8 +7,11 @@ found, each located as ``file: feature #i (id): field: message``.
 from __future__ import annotations
 
 import difflib
+import itertools
 import json
 import math
+import re
+import reprlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,7 +24,7 @@ from shapely.geometry.base import BaseGeometry
 from .dates import DateError, PartialDate, parse_date
 from .errors import Problem, Severity
 from .reader import MAX_DEPTH, too_deep
-from .safety import safe_url
+from .safety import url_problem
 from .vocab import (
     CATEGORIES,
     LOCATION_PRECISIONS,
@@ -110,6 +113,8 @@ def check_collection(document: Any, *, file: str) -> CollectionResult:
     for index, feature in enumerate(features, start=1):
         checker = FeatureChecker(file, index)
         row = checker.check(feature)
+        if row is None and not checker.failed:  # never drop a feature without saying why
+            checker.error("", "could not be read, for no reason the checks name: please report this file")
         result.problems.extend(checker.problems)
         if row is not None:
             result.rows.append(row)
@@ -140,12 +145,16 @@ class FeatureChecker:
         self.index = index
         self.feature_id: str | None = None
         self.problems: list[Problem] = []
-        self._per_field: dict[str, int] = {}
+        self.errors = 0  # every error, listed or not: a feature with one never becomes a row
+        self._per_field: dict[tuple[str, Severity], int] = {}
 
     def error(self, path: str, message: str, severity: Severity = "error") -> None:
-        root = path.split(".", 1)[0].split("[", 1)[0]
-        count = self._per_field.get(root, 0) + 1
-        self._per_field[root] = count
+        """Record a problem; past :data:`MAX_PROBLEMS_PER_FIELD` errors (or warnings) in one field, only count it."""
+        if severity == "error":
+            self.errors += 1
+        key = (path.split(".", 1)[0].split("[", 1)[0], severity)
+        count = self._per_field.get(key, 0) + 1
+        self._per_field[key] = count
         if count > MAX_PROBLEMS_PER_FIELD:
             return
         if count == MAX_PROBLEMS_PER_FIELD:
@@ -157,11 +166,19 @@ class FeatureChecker:
 
     @property
     def failed(self) -> bool:
-        return any(p.severity == "error" for p in self.problems)
+        return self.errors > 0
 
     def check(self, feature: Any) -> Row | None:
         if not isinstance(feature, dict):
             self.error("", f"is {_kind(feature)}, expected a GeoJSON Feature object")
+            return None
+        kind = feature.get("type")
+        if kind in GEOMETRY_TYPES or kind == "GeometryCollection":
+            self.error("", f"is a bare {kind} geometry, not a Feature: wrap it as "
+                       '{"type": "Feature", "geometry": {…}, "properties": {…}}')
+            return None
+        if kind == "FeatureCollection":
+            self.error("", "is a FeatureCollection inside the features list: put its features in this list instead")
             return None
         properties = feature.get("properties")
         self.feature_id = self._read_id(feature, properties)
@@ -169,7 +186,7 @@ class FeatureChecker:
             self.error("type", f"is {_short(feature.get('type'))}, expected \"Feature\"")
         for member in feature:
             if member not in FEATURE_MEMBERS:
-                self.warn(member, "is not part of the incident format and is not kept")
+                self.warn(_key(member), "is not part of the incident format and is not kept")
         geometry = self._check_geometry(feature)
         if not isinstance(properties, dict):
             self.error(
@@ -219,11 +236,17 @@ class FeatureChecker:
             return None
         for member in geometry:
             if member not in ("type", "coordinates", "bbox"):
-                self.warn(f"geometry.{member}", "is not part of a GeoJSON geometry and is not kept")
-        before = len(self.problems)
+                self.warn(f"geometry.{_key(member)}", "is not part of a GeoJSON geometry and is not kept")
+        before = self.errors
         coordinates = geometry.get("coordinates")
+        depth = _depth(coordinates)
+        if depth is not None and depth != _COORDINATE_DEPTHS[kind]:
+            wanted = _COORDINATE_DEPTHS[kind]
+            self.error("geometry.coordinates", f"{_short(coordinates)} is nested {_levels(depth)} deep, but {kind} "
+                       f"coordinates are nested {_levels(wanted)}: {_COORDINATE_SHAPES[wanted]}")
+            return None
         _GEOMETRY_CHECKS[kind](self, coordinates, "geometry.coordinates")
-        if len(self.problems) > before and any(p.severity == "error" for p in self.problems[before:]):
+        if self.errors > before:
             return None
         try:
             shape = shapely.from_geojson(json.dumps({"type": kind, "coordinates": coordinates}))
@@ -239,11 +262,13 @@ class FeatureChecker:
 
     def _position(self, value: Any, path: str) -> None:
         if not isinstance(value, list) or not 2 <= len(value) <= 3:
-            self.error(path, f"is {_short(value)}, expected a position [longitude, latitude]")
+            self.error(path, f"is {_short(value)}, expected a position [longitude, latitude]{_position_hint(value)}")
             return
         for axis, number in zip(("longitude", "latitude", "elevation"), value, strict=False):
             if not _is_number(number):
-                self.error(path, f"{axis} {_short(number)} is not a number")
+                quoted = isinstance(number, str) and len(number) <= 60 and _NUMBER_TEXT.fullmatch(number)
+                hint = f" (write it without quotes: {number.strip()})" if quoted else ""
+                self.error(path, f"{axis} {_short(number)} is not a number{hint}")
                 return
             if not math.isfinite(number):
                 self.error(path, f"{axis} {number} is not a finite number")
@@ -296,7 +321,7 @@ class FeatureChecker:
                 self.error("category", f"is {_short(category)}, expected a category code such as "
                            "'chemical_attack'")
             elif category not in CATEGORIES:
-                self.warn("category", f"{category!r} is not a known category ({', '.join(CATEGORIES)}); "
+                self.warn("category", f"{_short(category)} is not a known category ({', '.join(CATEGORIES)}); "
                           "it is kept and drawn with a generic symbol")
         status = props.get("status")
         if status is not None and status not in STATUSES:
@@ -333,7 +358,7 @@ class FeatureChecker:
                 continue
             guess = difflib.get_close_matches(key, known, n=1, cutoff=0.7)
             hint = f"did you mean {guess[0]!r}? " if guess else ""
-            self.error(f"{prefix}{key}", f"is not a field of the incident format: {hint}known fields are "
+            self.error(f"{prefix}{_key(key)}", f"is not a field of the incident format: {hint}known fields are "
                        f"{', '.join(known)}; name your own fields x_…")
 
     def _text(self, obj: dict[str, Any], name: str, path: str | None = None, *, required: bool = False) -> None:
@@ -432,9 +457,9 @@ class FeatureChecker:
             if source.get("date") is not None:
                 self._date(source["date"], f"{path}.date")
             url = source.get("url")
-            if url is not None and safe_url(url) is None:
-                self.error(f"{path}.url", f"{_short(url)} is not an http(s) URL with a host; other schemes "
-                           "(javascript:, data:, file:) and hidden characters are refused")
+            refused = None if url is None else url_problem(url)
+            if refused is not None:
+                self.error(f"{path}.url", f"{_short(url)} is not an http(s) URL with a host: it {refused}")
             source_id = source.get("id")
             if source_id is not None:
                 if not _is_valid_id(source_id):
@@ -456,7 +481,7 @@ class FeatureChecker:
         elif isinstance(value, str):
             if not any(s.get("id") == value for s in sources):
                 known = [s["id"] for s in sources if isinstance(s.get("id"), str)]
-                self.error(path, f"no source has id {value!r}" + (f" (ids: {', '.join(known)})" if known else ""))
+                self.error(path, f"no source has id {_short(value)}" + (f" (ids: {', '.join(known)})" if known else ""))
         else:
             self.error(path, f"is {_kind(value)}, expected a source index (0, 1, …) or a source id")
 
@@ -558,7 +583,7 @@ class FeatureChecker:
                 self.error(f"{path}.relation", f"is {_short(relation)}, expected a relation such as "
                            f"{', '.join(RELATIONS)}")
             elif relation not in RELATIONS:
-                self.warn(f"{path}.relation", f"{relation!r} is not one of the usual relations "
+                self.warn(f"{path}.relation", f"{_short(relation)} is not one of the usual relations "
                           f"({', '.join(RELATIONS)}); kept as written")
 
     def _tags(self, value: Any) -> None:
@@ -641,6 +666,77 @@ def _kind(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
+_COORDINATE_DEPTHS: Final = {"Point": 1, "MultiPoint": 2, "LineString": 2, "Polygon": 3, "MultiLineString": 3,
+                              "MultiPolygon": 4}
+_COORDINATE_SHAPES: Final = {1: "[lon, lat]", 2: "[[lon, lat], …]", 3: "[[[lon, lat], …], …]",
+                             4: "[[[[lon, lat], …], …], …]"}
+
+
+def _depth(value: Any) -> int | None:
+    """How deep ``value`` nests lists, following first items down to a number; None if that cannot be told."""
+    depth = 0
+    while isinstance(value, list) and value:
+        depth += 1
+        value = value[0]
+    return depth if depth and _is_number(value) else None
+
+
+def _key(key: str) -> str:
+    """A member name as it can be shown in a message: as written if short and printable, else quoted and cut."""
+    return key if len(key) <= 60 and key.isprintable() else _short(key)
+
+
+def _levels(depth: int) -> str:
+    return f"{depth} level{'s' if depth != 1 else ''}"
+
+
+def _position_hint(value: Any) -> str:
+    """Why a value is not a position, when the mistake is a common one."""
+    if isinstance(value, str) and len(value) <= 80 and _POSITION_TEXT.fullmatch(value):
+        numbers = [part.strip() for part in re.split(r"[,\s]+", value.strip()) if part.strip()]
+        return f" (numbers in a list, not text: [{', '.join(numbers)}])"
+    if isinstance(value, list) and value and all(isinstance(item, list) for item in value[:4]):
+        return " (nested one level too deep for this geometry type?)"
+    if _is_number(value):
+        return " (nested one level too shallow for this geometry type?)"
+    return ""
+
+
+_NUMBER_TEXT: Final = re.compile(r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*")
+_POSITION_TEXT: Final = re.compile(r"\s*[-+]?[\d.]+\s*(?:[,\s]\s*[-+]?[\d.]+\s*){1,2}")
+
+
+class _BoundedRepr(reprlib.Repr):
+    """``repr`` that stops at a few levels and items (a huge or deeply nested value costs nothing to show) and
+    keeps dict keys in their order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel = 3
+        self.maxlist = self.maxtuple = self.maxdict = 4
+        self.maxstring = 60
+        self.maxother = 60
+        self.maxlong = 40
+
+    def repr_dict(self, x: dict[Any, Any], level: int) -> str:
+        if not x:
+            return "{}"
+        if level <= 0:
+            return "{...}"
+        keys = itertools.islice(x, self.maxdict)
+        items = [f"{self.repr1(key, level - 1)}: {self.repr1(x[key], level - 1)}" for key in keys]
+        return "{" + ", ".join(items) + (", ..." if len(x) > self.maxdict else "") + "}"
+
+
+_REPR: Final = _BoundedRepr()
+
+
 def _short(value: Any, limit: int = 60) -> str:
-    text = repr(value)
+    """``repr(value)`` cut to ``limit`` characters, computed without walking all of a big value."""
+    if isinstance(value, str):
+        text = repr(value) if len(value) <= limit else repr(value[: limit + 2])
+    elif isinstance(value, list | dict):
+        text = _REPR.repr(value)
+    else:
+        text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
