@@ -13,9 +13,12 @@ from . import __version__
 from .errors import IncidentDataError, Problem
 from .export import csv_bytes, to_csv, to_geojson
 from .filters import FilterError, IncidentFilter, parse_bbox
-from .load import load_incidents
+from .importers.command import add_import_command
+from .load import load_incidents, load_incidents_bytes
 from .model import Dataset
 from .stats import format_summary, summarize
+from .store import PARQUET_SUFFIXES, write_geoparquet
+from .synth import synthetic_collection, write_synthetic_geojson
 from .vocab import STATUSES
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
@@ -41,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
         sub.add_argument("paths", nargs="+", metavar="PATH", help="incident GeoJSON files or folders")
         sub.add_argument("--max-size", type=float, metavar="MB", help="refuse files larger than MB megabytes")
+        sub.add_argument("--no-cache", dest="cache", action="store_false",
+                         help="check every file again instead of reusing the result for unchanged content")
         return sub
 
     with_inputs("validate", "Check files against the incident format; exit 1 listing every problem.")
@@ -59,6 +64,22 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", metavar="FILE", default="-", help="output file; '-' is stdout")
     stats = with_inputs("stats", "Count incidents by status, category and month.")
     stats.add_argument("--json", action="store_true", help="print the counts as JSON")
+    add_import_command(commands)
+    convert = commands.add_parser(
+        "convert", help="Convert incident files to GeoParquet (the fast format) or GeoJSON.",
+        description="Check incident files and write them as one GeoParquet (.parquet) or GeoJSON file.")
+    convert.add_argument("paths", nargs="+", metavar="IN", help="incident files or folders")
+    convert.add_argument("output", metavar="OUT", help="output file: .parquet/.geoparquet or .geojson/.json")
+    convert.add_argument("--max-size", type=float, metavar="MB", help="refuse files larger than MB megabytes")
+    convert.add_argument("--no-cache", dest="cache", action="store_false", help="do not reuse cached checks")
+    convert.set_defaults(handler=_convert)
+    synth = commands.add_parser(
+        "synth", help="Write a synthetic dataset for benchmarks (seeded, reproducible).",
+        description="Write N synthetic incidents (claims, sources, histories, some polygons and unlocated ones).")
+    synth.add_argument("count", type=int, metavar="N")
+    synth.add_argument("-o", "--output", required=True, metavar="FILE", help=".geojson or .parquet")
+    synth.add_argument("--seed", type=int, default=7)
+    synth.set_defaults(handler=_synth)
     return parser
 
 
@@ -79,11 +100,15 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
 
 
 def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    handler = getattr(args, "handler", None)
+    if handler is not None:  # a subcommand that runs itself (incidents import …)
+        result: int = handler(args, out, err)
+        return result
     flt = _filter_from(args) if args.command == "export" else None
     max_bytes = None if args.max_size is None else int(args.max_size * 1024 * 1024)
     if max_bytes is not None and max_bytes <= 0:
         raise UsageError("--max-size must be a positive number of megabytes")
-    dataset = load_incidents(args.paths, max_bytes=max_bytes, nested=False)
+    dataset = load_incidents(args.paths, max_bytes=max_bytes, nested=False, cache=args.cache)
     _print_problems(dataset.warnings, err)
     if args.command == "validate":
         print(_validated(dataset), file=out)
@@ -109,6 +134,41 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             raise UsageError(f"cannot write {args.output}: {error.strerror or error}") from None
         count = len(flt.apply(dataset))
         print(f"wrote {count} incident{'s' if count != 1 else ''} ({flt.describe()}) to {args.output}", file=err)
+    return EXIT_OK
+
+
+def _convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    target = Path(args.output)
+    suffix = target.suffix.lower()
+    if suffix not in (*PARQUET_SUFFIXES, ".geojson", ".json"):
+        raise UsageError(f"cannot tell the format of {args.output!r}: name it .parquet or .geojson")
+    max_bytes = None if args.max_size is None else int(args.max_size * 1024 * 1024)
+    dataset = load_incidents(args.paths, max_bytes=max_bytes, nested=False, cache=args.cache)
+    _print_problems(dataset.warnings, err)
+    try:
+        if suffix in PARQUET_SUFFIXES:
+            write_geoparquet(dataset, target)
+        else:
+            target.write_text(to_geojson(dataset, IncidentFilter()), encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"cannot write {args.output}: {error.strerror or error}") from None
+    print(f"wrote {len(dataset)} incidents to {args.output}", file=err)
+    del out
+    return EXIT_OK
+
+
+def _synth(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.count < 0:
+        raise UsageError("N must be 0 or more")
+    target = Path(args.output)
+    if target.suffix.lower() in PARQUET_SUFFIXES:
+        dataset = load_incidents_bytes(json.dumps(synthetic_collection(args.count, seed=args.seed)).encode(),
+                                       name=target.name, nested=False)
+        write_geoparquet(dataset, target)
+    else:
+        write_synthetic_geojson(str(target), args.count, seed=args.seed)
+    print(f"wrote {args.count} synthetic incidents to {args.output}", file=err)
+    del out
     return EXIT_OK
 
 

@@ -1,54 +1,88 @@
-"""Load incident files and folders into a :class:`~incidents.model.Dataset`, or fail with every problem."""
+"""Load incident files and folders into a :class:`~incidents.model.Dataset`, or fail with every problem.
+
+Each file is read as bytes (never handed to a library as a path or URL), checked feature by feature, and
+turned into a frame; files are then checked against each other (unique ids, ``related`` ids that exist) and
+joined. With ``cache=True`` a checked file is kept as GeoParquet keyed by its content (:mod:`incidents.cache`),
+so loading the same bytes again skips parsing and checking.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
+from . import cache as content_cache
 from .errors import IncidentDataError, Problem
-from .model import Dataset, SourceFile, frame_from_rows
+from .geocheck import country_mismatch_warnings
+from .model import Dataset, SourceFile, expand_nested, frame_from_rows
 from .reader import max_bytes_from_env, parse_json_bytes, read_file_bytes
-from .validate import Row, check_collection
+from .store import PARQUET_SUFFIXES, read_geoparquet_records
+from .validate import check_collection
 
-DATA_SUFFIXES: Final = (".geojson", ".json")
+DATA_SUFFIXES: Final = (".geojson", ".json", *PARQUET_SUFFIXES)
 _REMOTE: Final = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*://|/vsi[a-z0-9_]+/)")
+_HASH_CHUNK: Final = 8 * 1024 * 1024
 
 PathLike = str | os.PathLike[str]
+Progress = Callable[[str], None]
 
 
 def load_incidents(
-    paths: PathLike | Sequence[PathLike], *, max_bytes: int | None = None, nested: bool = True
+    paths: PathLike | Sequence[PathLike],
+    *,
+    max_bytes: int | None = None,
+    nested: bool = True,
+    cache: bool = False,
+    progress: Progress | None = None,
 ) -> Dataset:
-    """Load incident GeoJSON files, or every ``.geojson``/``.json`` file under the folders given.
+    """Load incident files (GeoJSON or incident GeoParquet), or every such file under the folders given.
 
     Raises :class:`IncidentDataError` listing every problem in every file; warnings come back in
     ``Dataset.warnings``. ``max_bytes`` caps each file's size (default: ``INCIDENTS_MAX_FILE_MB`` or 1 GiB).
     ``nested=False`` leaves the nested fields out of the frame (they stay in ``properties_json``).
+    ``cache=True`` reuses the checked result of a file with the same content (see :mod:`incidents.cache`).
+    ``progress`` is told, in words, what is being done.
     """
     limit = max_bytes if max_bytes is not None else max_bytes_from_env()
     problems: list[Problem] = []
-    inputs: list[tuple[str, bytes]] = []
+    parts: list[Dataset] = []
     for path in expand_paths(paths, problems):
+        name = str(path)
         try:
-            inputs.append((str(path), read_file_bytes(path, name=str(path), max_bytes=limit)))
+            part = _load_path(path, name=name, limit=limit, cache=cache, progress=progress)
         except IncidentDataError as error:
             problems.extend(error.problems)
-    return _load(inputs, problems, limit, nested=nested)
+            continue
+        problems.extend(part.warnings)
+        parts.append(part)
+    return _join(parts, problems, nested=nested)
 
 
 def load_incidents_bytes(
-    data: bytes, *, name: str, max_bytes: int | None = None, nested: bool = True
+    data: bytes, *, name: str, max_bytes: int | None = None, nested: bool = True, cache: bool = False
 ) -> Dataset:
     """Load one file's content (an upload, say); ``name`` only labels the messages."""
     limit = max_bytes if max_bytes is not None else max_bytes_from_env()
-    return _load([(name, data)], [], limit, nested=nested)
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        part = _cached(digest, name) if cache else None
+        if part is None:
+            part = _check_document(parse_json_bytes(data, name=name, max_bytes=limit),
+                                   SourceFile(name=name, sha256=digest, size=len(data), features=0))
+            if cache:
+                content_cache.store(digest, part)
+    except IncidentDataError as error:
+        raise IncidentDataError(error.problems) from None
+    return _join([part], list(part.warnings), nested=nested)
 
 
 def expand_paths(paths: PathLike | Sequence[PathLike], problems: list[Problem]) -> list[Path]:
@@ -66,7 +100,7 @@ def expand_paths(paths: PathLike | Sequence[PathLike], problems: list[Problem]) 
         if path.is_dir():
             files = sorted(p for p in path.rglob("*") if p.suffix.lower() in DATA_SUFFIXES and p.is_file())
             if not files:
-                problems.append(Problem(text, f"is a folder with no {' or '.join(DATA_SUFFIXES)} files"))
+                problems.append(Problem(text, "is a folder with no incident files (.geojson, .json, .parquet)"))
             found.extend(files)
         elif path.exists():
             found.append(path)
@@ -75,93 +109,145 @@ def expand_paths(paths: PathLike | Sequence[PathLike], problems: list[Problem]) 
     return found
 
 
-def _load(inputs: Iterable[tuple[str, bytes]], problems: list[Problem], limit: int, *, nested: bool) -> Dataset:
-    rows: list[Row] = []
-    files: list[SourceFile] = []
-    for name, data in inputs:
-        try:
-            document = parse_json_bytes(data, name=name, max_bytes=limit)
-        except IncidentDataError as error:
-            problems.extend(error.problems)
-            continue
-        result = check_collection(document, file=name)
-        problems.extend(result.problems)
-        rows.extend(result.rows)
-        features = document.get("features") if isinstance(document, dict) else None
-        files.append(
-            SourceFile(
-                name=name,
-                sha256=hashlib.sha256(data).hexdigest(),
-                size=len(data),
-                features=len(features) if isinstance(features, list) else 0,
-            )
-        )
-    problems.extend(check_across_files(rows))
+def _load_path(path: Path, *, name: str, limit: int, cache: bool, progress: Progress | None) -> Dataset:
+    if cache:
+        digest = _file_digest(path, name=name, limit=limit)
+        cached = _cached(digest, name)
+        if cached is not None:
+            _tell(progress, f"{name}: read from the cache")
+            return cached
+    _tell(progress, f"{name}: reading")
+    if path.suffix.lower() in PARQUET_SUFFIXES:
+        data = b""
+        document = read_geoparquet_records(path, name=name)
+        size = path.stat().st_size
+        digest = _file_digest(path, name=name, limit=limit)
+    else:
+        data = read_file_bytes(path, name=name, max_bytes=limit)
+        digest = hashlib.sha256(data).hexdigest()
+        size = len(data)
+        _tell(progress, f"{name}: parsing {size / 1e6:.1f} MB")
+        document = parse_json_bytes(data, name=name, max_bytes=limit)
+    del data
+    _tell(progress, f"{name}: checking")
+    part = _check_document(document, SourceFile(name=name, sha256=digest, size=size, features=0))
+    if cache:
+        _tell(progress, f"{name}: caching")
+        content_cache.store(digest, part)
+    return part
+
+
+def _check_document(document: Any, source: SourceFile) -> Dataset:
+    """Check one file's document; raise with every problem, or return it as a dataset of its own."""
+    result = check_collection(document, file=source.name)
+    features = document.get("features") if isinstance(document, dict) else None
+    source = replace(source, features=len(features) if isinstance(features, list) else 0)
+    problems = list(result.problems)
+    if any(p.severity == "error" for p in problems):
+        # Repeated ids among the features that did load are reported in the same pass; links to other
+        # incidents are checked once every file loads.
+        loaded, _ = frame_from_rows(result.rows, nested=False)
+        problems.extend(check_across(loaded, links=False))
+        raise IncidentDataError(problems)
+    frame, history = frame_from_rows(result.rows, nested=False)
+    problems.extend(country_mismatch_warnings(frame))
+    return Dataset(frame=frame, history=history, warnings=tuple(problems), files=(source,))
+
+
+def _cached(digest: str, name: str) -> Dataset | None:
+    found = content_cache.lookup(digest)
+    if found is None:
+        return None
+    # The same content may have been cached under another name: messages and rows name this file.
+    old = {f.name for f in found.files}
+    frame = found.frame.assign(file=name)
+    warnings = tuple(replace(w, file=name) if w.file in old else w for w in found.warnings)
+    files = tuple(replace(f, name=name) for f in found.files)
+    return Dataset(frame=frame, history=found.history, warnings=warnings, files=files)
+
+
+def _file_digest(path: Path, *, name: str, limit: int) -> str:
+    digest = hashlib.sha256()
+    try:
+        if path.stat().st_size > limit:
+            read_file_bytes(path, name=name, max_bytes=limit)  # raises the size message
+        with path.open("rb") as stream:
+            while chunk := stream.read(_HASH_CHUNK):
+                digest.update(chunk)
+    except OSError as error:
+        raise IncidentDataError([Problem(name, f"cannot be read: {error.strerror or error}")]) from None
+    return digest.hexdigest()
+
+
+def _join(parts: Sequence[Dataset], problems: list[Problem], *, nested: bool) -> Dataset:
+    joined = _join_frames([(p.frame, p.history) for p in parts], files=tuple(f for p in parts for f in p.files))
+    failed = any(p.severity == "error" for p in problems)
+    # When a file failed, links into it would look broken: they are checked once everything loads.
+    problems.extend(check_across(joined.frame, links=not failed))
     if any(p.severity == "error" for p in problems):
         raise IncidentDataError(problems)
-    frame, history = frame_from_rows(rows, nested=nested)
-    return Dataset(frame=frame, history=history, warnings=tuple(problems), files=tuple(files))
+    frame = expand_nested(joined.frame) if nested else joined.frame
+    return Dataset(frame=frame, history=joined.history, warnings=tuple(problems), files=joined.files)
 
 
-def check_across_files(rows: Sequence[Row]) -> list[Problem]:
-    """Ids unique across every file; ``related`` ids pointing at incidents that exist."""
+def _join_frames(pieces: Sequence[tuple[gpd.GeoDataFrame, pd.DataFrame]], *, files: tuple[SourceFile, ...]
+                 ) -> Dataset:
+    if len(pieces) == 1:
+        frame, history = pieces[0]
+        return Dataset(frame=frame, history=history, warnings=(), files=files)
+    if not pieces:
+        frame, history = frame_from_rows([], nested=False)
+        return Dataset(frame=frame, history=history, warnings=(), files=files)
+    offsets = np.cumsum([0] + [len(frame) for frame, _ in pieces[:-1]])
+    frame = gpd.GeoDataFrame(pd.concat([f for f, _ in pieces], ignore_index=True), geometry="geometry",
+                             crs="EPSG:4326")
+    history = pd.concat([h.assign(row=h["row"] + offset) for (_, h), offset in zip(pieces, offsets, strict=True)],
+                        ignore_index=True)
+    return Dataset(frame=frame, history=history, warnings=(), files=files)
+
+
+def check_across(frame: pd.DataFrame, *, links: bool = True) -> list[Problem]:
+    """Ids unique across every file; ``related`` ids (when ``links``) pointing at incidents that exist."""
     problems: list[Problem] = []
-    first_seen: dict[str, Row] = {}
-    for row in rows:
-        earlier = first_seen.get(row.id)
-        if earlier is not None:
-            problems.append(
-                Problem(row.file, f"{row.id!r} is already the id of feature #{earlier.feature} in "
-                        f"{earlier.file}; ids must be unique across all files", row.feature, row.id, "id")
-            )
-        else:
-            first_seen[row.id] = row
-    for row in rows:
-        for i, link in enumerate(row.properties.get("related") or []):
-            target = link.get("id")
-            if isinstance(target, str) and target not in first_seen:
-                problems.append(
-                    Problem(row.file, f"{target!r} is not the id of any incident loaded", row.feature, row.id,
-                            f"related[{i}].id")
-                )
+    ids = frame["id"]
+    repeated = ids.duplicated(keep="first").to_numpy()
+    if repeated.any():
+        first = {i: pos for pos, i in reversed(list(enumerate(ids)))}
+        for pos in np.flatnonzero(repeated):
+            earlier = first[ids.iat[pos]]
+            problems.append(Problem(
+                str(frame["file"].iat[pos]),
+                f"{ids.iat[pos]!r} is already the id of feature #{frame['feature'].iat[earlier]} in "
+                f"{frame['file'].iat[earlier]}; ids must be unique across all files",
+                int(frame["feature"].iat[pos]), str(ids.iat[pos]), "id"))
+    related = frame["related_ids"]
+    has_links = (related.notna() & (related != "")).to_numpy()
+    if links and has_links.any():
+        known = set(ids)
+        for pos in np.flatnonzero(has_links):
+            for index, target in enumerate(str(related.iat[pos]).split("\n")):
+                if target not in known:
+                    problems.append(Problem(
+                        str(frame["file"].iat[pos]), f"{target!r} is not the id of any incident loaded",
+                        int(frame["feature"].iat[pos]), str(ids.iat[pos]), f"related[{index}].id"))
     return problems
 
 
 def combine(datasets: Sequence[Dataset]) -> Dataset:
     """One dataset from several loaded separately (the bundled data plus an upload, say).
 
-    Raises :class:`IncidentDataError` when two of them use the same incident id.
+    Raises :class:`IncidentDataError` when two of them use the same incident id or a link points nowhere.
     """
     if len(datasets) == 1:
         return datasets[0]
-    problems: list[Problem] = []
-    seen: dict[str, tuple[str, int]] = {}
-    for dataset in datasets:
-        for incident_id, file, feature in zip(dataset.frame["id"], dataset.frame["file"], dataset.frame["feature"],
-                                              strict=True):
-            if incident_id in seen:
-                other_file, other_feature = seen[incident_id]
-                problems.append(
-                    Problem(file, f"{incident_id!r} is already the id of feature #{other_feature} in {other_file}; "
-                            "ids must be unique across all files", int(feature), incident_id, "id")
-                )
-            else:
-                seen[incident_id] = (file, int(feature))
+    joined = _join_frames([(d.frame, d.history) for d in datasets], files=tuple(f for d in datasets for f in d.files))
+    problems = [p for p in check_across(joined.frame) if p.severity == "error"]
     if problems:
         raise IncidentDataError(problems)
-    offsets = [0]
-    for dataset in datasets[:-1]:
-        offsets.append(offsets[-1] + len(dataset.frame))
-    frame = gpd.GeoDataFrame(
-        pd.concat([d.frame for d in datasets], ignore_index=True), geometry="geometry", crs="EPSG:4326"
-    )
-    history = pd.concat(
-        [d.history.assign(row=d.history["row"] + offset) for d, offset in zip(datasets, offsets, strict=True)],
-        ignore_index=True,
-    )
-    return Dataset(
-        frame=frame,
-        history=history,
-        warnings=tuple(w for d in datasets for w in d.warnings),
-        files=tuple(f for d in datasets for f in d.files),
-    )
+    return Dataset(frame=joined.frame, history=joined.history, warnings=tuple(w for d in datasets for w in d.warnings),
+                   files=joined.files)
+
+
+def _tell(progress: Progress | None, message: str) -> None:
+    if progress is not None:
+        progress(message)

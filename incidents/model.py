@@ -22,7 +22,7 @@ FLAT_COLUMNS: Final = (
     "id", "title", "description", "category", "status", "start", "end", "time_precision",
     "start_time", "end_time", "first_reported", "place", "admin1", "country", "location_precision",
     "uncertainty_m", "perpetrator", "claimants", "killed_min", "killed_max", "injured_min", "injured_max",
-    "source_count", "claim_count", "search_text", "file", "feature", "properties_json",
+    "source_count", "claim_count", "related_ids", "search_text", "file", "feature", "properties_json",
 )
 DATETIME_UNIT: Final = "datetime64[s]"
 
@@ -83,6 +83,7 @@ def frame_from_rows(rows: Sequence[Row], *, nested: bool = True) -> tuple[gpd.Ge
         columns["injured_max"].append(injured[1])
         columns["source_count"].append(len(props.get("sources") or []))
         columns["claim_count"].append(len(claims))
+        columns["related_ids"].append("\n".join(str(link.get("id")) for link in props.get("related") or []))
         columns["search_text"].append(search_text(props))
         columns["file"].append(row.file)
         columns["feature"].append(row.feature)
@@ -96,6 +97,9 @@ def frame_from_rows(rows: Sequence[Row], *, nested: bool = True) -> tuple[gpd.Ge
         data[name] = np.array(columns[name], dtype=DATETIME_UNIT)
     for name in ("uncertainty_m", "killed_min", "killed_max", "injured_min", "injured_max"):
         data[name] = np.array([np.nan if v is None else v for v in columns[name]], dtype="float64")
+    for name in (*TEXT_FIELDS, "id", "start", "end", "time_precision", "claimants", "related_ids", "search_text",
+                 "file", "properties_json"):
+        data[name] = pd.array(columns[name], dtype="str")
     for name in ("source_count", "claim_count", "feature"):
         data[name] = np.array(columns[name], dtype="int64")
     frame = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries([row.geometry for row in rows], crs="EPSG:4326"))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,14 @@ from incidents import Dataset, load_incidents
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 BUNDLED = ROOT / "geodata" / "incidents" / "syria-2017-04.geojson"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every test (and every command it runs) caches into a fresh folder, never the user's own cache."""
+    folder = tmp_path_factory.mktemp("incidents-cache")
+    os.environ["INCIDENTS_CACHE_DIR"] = str(folder)
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -109,7 +109,8 @@ def test_folders_load_every_file_and_related_ids_resolve_across_files() -> None:
             "feature #2 (lon200): geometry.coordinates: longitude 200 is outside -180…180"]),
         ("coordinates-not-numbers.geojson", ["feature #1 (strings): geometry.coordinates: longitude '36.6' is not a "
                                              "number"]),
-        ("non-finite.geojson", ["feature #1 (inf): geometry.coordinates: longitude inf is not a finite number"]),
+        ("non-finite.geojson", ["contains the number 1e400, too large for a 64-bit float (it would become infinity): "
+                                "write a smaller number or null (line 1, column 112)"]),
         ("nan.geojson", ["contains NaN, which is not valid JSON: write null for a missing number"]),
         ("invalid-polygon.geojson", ["feature #1 (bowtie): geometry: is an invalid Polygon: Self-intersection[0.5 "
                                      "0.5]"]),
@@ -154,7 +155,7 @@ def test_missing_paths_and_urls_are_refused_without_touching_the_network(tmp_pat
         "does not exist",
         "is a URL or remote path: download the file and open the local copy",
         "is a URL or remote path: download the file and open the local copy",
-        "is a folder with no .geojson or .json files",
+        "is a folder with no incident files (.geojson, .json, .parquet)",
     ]
 
 

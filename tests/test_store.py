@@ -1,0 +1,145 @@
+"""GeoParquet (the fast format), the content-keyed cache, `incidents convert` and `incidents synth`."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+from incidents import IncidentDataError, IncidentFilter, load_incidents, to_geojson
+from incidents import cache as content_cache
+from incidents.store import read_geoparquet, write_geoparquet
+from incidents.synth import synthetic_collection
+
+from .conftest import BUNDLED, DATA, ROOT
+
+
+def features(text: str) -> list[dict[str, object]]:
+    result: list[dict[str, object]] = json.loads(text)["features"]
+    return result
+
+
+def test_geoparquet_round_trip_keeps_every_field_and_the_history(tmp_path: Path) -> None:
+    original = load_incidents(DATA / "good" / "full.geojson", nested=False)
+    write_geoparquet(original, tmp_path / "full.parquet")
+    back = read_geoparquet(tmp_path / "full.parquet")
+    pd.testing.assert_frame_equal(original.frame.drop(columns="geometry"), back.frame.drop(columns="geometry"))
+    assert list(original.frame.geometry.to_wkt()) == list(back.frame.geometry.to_wkt())
+    pd.testing.assert_frame_equal(original.history, back.history)
+    assert (back.files, back.warnings) == (original.files, original.warnings)
+    everything = IncidentFilter()
+    assert features(to_geojson(back, everything)) == features(to_geojson(original, everything))
+    as_of = IncidentFilter(as_of="2017-04-12")
+    assert list(as_of.apply(back)["status"]) == list(as_of.apply(original)["status"])
+
+
+def test_geoparquet_is_readable_by_geopandas(tmp_path: Path) -> None:
+    write_geoparquet(load_incidents(BUNDLED, nested=False), tmp_path / "syria.parquet")
+    frame = gpd.read_parquet(tmp_path / "syria.parquet")
+    assert len(frame) == 6 and frame.crs is not None and frame.crs.to_string() == "OGC:CRS84"
+
+
+def test_geoparquet_from_elsewhere_is_checked_like_geojson(tmp_path: Path) -> None:
+    dataset = load_incidents(BUNDLED, nested=False)
+    tampered = dataset.frame.copy()
+    props = json.loads(tampered.at[0, "properties_json"])
+    props["status"] = "confirmed"
+    tampered.at[0, "properties_json"] = json.dumps(props)
+    from incidents.model import Dataset
+
+    write_geoparquet(Dataset(tampered, dataset.history, (), dataset.files), tmp_path / "tampered.parquet")
+    with pytest.raises(IncidentDataError, match=r"tampered.parquet: feature #1 \(2017-04-04-khan-sheikhoun-"
+                                                r"chemical-attack\): status: 'confirmed' is not a status"):
+        load_incidents(tmp_path / "tampered.parquet")
+
+
+def test_a_parquet_file_that_is_not_ours_is_refused_with_a_hint(tmp_path: Path) -> None:
+    gpd.GeoDataFrame({"a": [1]}, geometry=gpd.points_from_xy([1], [2]), crs=4326).to_parquet(tmp_path / "x.parquet")
+    with pytest.raises(IncidentDataError, match=r"is Parquet but not an incident dataset .* `incidents convert"):
+        load_incidents(tmp_path / "x.parquet")
+
+
+def test_cache_reuses_the_checked_result_and_misses_when_the_content_changes(tmp_path: Path) -> None:
+    path = tmp_path / "syria.geojson"
+    shutil.copy(BUNDLED, path)
+    first = load_incidents(path, cache=True, nested=False)
+    entry = content_cache.entry_path(first.files[0].sha256)
+    assert entry.is_file()
+    stamp = entry.stat().st_mtime_ns
+    again = load_incidents(path, cache=True, nested=False)
+    assert entry.stat().st_mtime_ns == stamp  # read, not rewritten
+    pd.testing.assert_frame_equal(first.frame.drop(columns="geometry"), again.frame.drop(columns="geometry"))
+    changed = json.loads(path.read_text())
+    changed["features"][0]["properties"]["title"] = "Changed title"
+    path.write_text(json.dumps(changed))
+    reloaded = load_incidents(path, cache=True, nested=False)
+    assert reloaded.files[0].sha256 != first.files[0].sha256
+    assert reloaded.frame.at[0, "title"] == "Changed title"
+
+
+def test_cached_content_under_another_name_speaks_of_that_name(tmp_path: Path) -> None:
+    one, two = tmp_path / "one.geojson", tmp_path / "two.geojson"
+    shutil.copy(DATA / "good" / "full.geojson", one)
+    shutil.copy(DATA / "good" / "full.geojson", two)
+    load_incidents(one, cache=True)
+    second = load_incidents(two, cache=True)
+    assert {str(w.file) for w in second.warnings} == {str(two)}
+    assert set(second.frame["file"]) == {str(two)} and second.files[0].name == str(two)
+
+
+def test_a_damaged_cache_entry_is_a_miss(tmp_path: Path) -> None:
+    path = tmp_path / "minimal.geojson"
+    shutil.copy(DATA / "good" / "minimal.geojson", path)
+    dataset = load_incidents(path, cache=True)
+    content_cache.entry_path(dataset.files[0].sha256).write_bytes(b"PAR1 not really")
+    assert len(load_incidents(path, cache=True)) == 1
+
+
+def test_bad_files_are_never_cached(tmp_path: Path) -> None:
+    before = set(Path(os.environ["INCIDENTS_CACHE_DIR"]).glob("*.parquet"))
+    with pytest.raises(IncidentDataError):
+        load_incidents(DATA / "bad" / "bad-status.geojson", cache=True)
+    assert set(Path(os.environ["INCIDENTS_CACHE_DIR"]).glob("*.parquet")) == before
+
+
+def test_synthetic_data_is_valid_reproducible_and_varied() -> None:
+    collection = synthetic_collection(400, seed=3)
+    assert collection == synthetic_collection(400, seed=3)
+    assert collection != synthetic_collection(400, seed=4)
+    from incidents import load_incidents_bytes
+
+    dataset = load_incidents_bytes(json.dumps(collection).encode(), name="synthetic")
+    frame = dataset.frame
+    assert len(frame) == 400
+    kinds = frame.geometry.geom_type.value_counts(dropna=False)
+    assert kinds["Point"] > 300 and kinds["Polygon"] > 0 and kinds["LineString"] > 0
+    assert frame.geometry.isna().sum() > 0
+    assert set(frame["status"]) == {"verified", "claimed", "disputed", "debunked"}
+    assert (frame["claim_count"] > 0).mean() > 0.5 and (frame["source_count"] >= 1).all()
+    assert len(dataset.history) > 400
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "incidents", *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=300)
+
+
+def test_convert_and_synth_commands(tmp_path: Path) -> None:
+    made = run("synth", "300", "-o", str(tmp_path / "s.geojson"), "--seed", "5")
+    assert made.returncode == 0 and "wrote 300 synthetic incidents" in made.stderr
+    converted = run("convert", str(tmp_path / "s.geojson"), str(tmp_path / "s.parquet"))
+    assert converted.returncode == 0, converted.stderr
+    from_geojson = run("export", str(tmp_path / "s.geojson"), "--status", "disputed")
+    from_parquet = run("export", str(tmp_path / "s.parquet"), "--status", "disputed")
+    assert features(from_geojson.stdout) == features(from_parquet.stdout) != []
+    back = run("convert", str(tmp_path / "s.parquet"), str(tmp_path / "back.geojson"))
+    assert back.returncode == 0
+    assert len(features((tmp_path / "back.geojson").read_text())) == 300
+    assert run("convert", str(BUNDLED), str(tmp_path / "x.txt")).returncode == 2
