@@ -163,7 +163,7 @@ def _columns(
         [r.feature for r in rows],
         [r.id for r in rows],
         [r.properties.get("country") for r in rows],
-        [r.geometry for r in rows],
+        [shapely.Point(r.geometry) if isinstance(r.geometry, tuple) else r.geometry for r in rows],
     )
 
 

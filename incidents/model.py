@@ -10,6 +10,7 @@ from typing import Any, Final
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from .errors import Problem
 from .validate import Row
@@ -102,7 +103,7 @@ def frame_from_rows(rows: Sequence[Row], *, nested: bool = True) -> tuple[gpd.Ge
         data[name] = pd.array(columns[name], dtype="str")
     for name in ("source_count", "claim_count", "feature"):
         data[name] = np.array(columns[name], dtype="int64")
-    frame = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries([row.geometry for row in rows], crs="EPSG:4326"))
+    frame = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(_geometries(rows), crs="EPSG:4326"))
     if nested:
         frame = expand_nested(frame)
     history = pd.DataFrame(
@@ -113,6 +114,20 @@ def frame_from_rows(rows: Sequence[Row], *, nested: bool = True) -> tuple[gpd.Ge
         }
     )
     return frame, history
+
+
+def _geometries(rows: Sequence[Row]) -> np.ndarray:
+    """Shapely geometries for the rows; points (kept as coordinates while checking) are made all at once."""
+    shapes = np.empty(len(rows), dtype=object)
+    for dimensions in (2, 3):
+        positions = [i for i, row in enumerate(rows)
+                     if isinstance(row.geometry, tuple) and len(row.geometry) == dimensions]
+        if positions:
+            shapes[positions] = shapely.points(np.array([rows[i].geometry for i in positions], dtype="float64"))
+    for i, row in enumerate(rows):
+        if row.geometry is not None and not isinstance(row.geometry, tuple):
+            shapes[i] = row.geometry
+    return shapes
 
 
 def expand_nested(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

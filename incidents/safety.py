@@ -67,6 +67,9 @@ _BIDI: Final = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _BIDI_OPENERS: Final = {"\u202a": "\u202c", "\u202b": "\u202c", "\u202d": "\u202c", "\u202e": "\u202c",
                         "\u2066": "\u2069", "\u2067": "\u2069", "\u2068": "\u2069"}
 _HOST: Final = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?")
+# A URL that every check below accepts: lower-case http(s), an ASCII host of _HOST's letters, no port or user,
+# then printable ASCII without blanks or backslashes.
+_PLAIN_URL: Final = re.compile(r"https?://[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?(?:[/?#][!-\[\]-~]*)?")
 
 
 def escape_html(text: object) -> str:
@@ -124,6 +127,8 @@ def safe_url(url: object) -> str | None:
     """
     if not isinstance(url, str) or url_problem(url) is not None:
         return None
+    if _PLAIN_URL.fullmatch(url):
+        return url
     parts = urlsplit(url)
     hostname = parts.hostname or ""
     if hostname.isascii():
@@ -143,6 +148,8 @@ def url_problem(url: object) -> str | None:
     """
     if not isinstance(url, str):
         return "is not text"
+    if len(url) <= MAX_URL_LENGTH and _PLAIN_URL.fullmatch(url):
+        return None  # the common case, decided without parsing: see _PLAIN_URL
     if not url.strip():
         return "is empty"
     if len(url) > MAX_URL_LENGTH:

@@ -65,7 +65,7 @@ class Row:
     feature: int
     id: str
     properties: dict[str, Any]
-    geometry: BaseGeometry | None
+    geometry: BaseGeometry | tuple[float, ...] | None  # a Point is kept as its checked coordinates
     start: PartialDate
     end: PartialDate
     first_reported: datetime
@@ -216,7 +216,7 @@ class FeatureChecker:
         return None
 
     # -- geometry ---------------------------------------------------------------------------------------
-    def _check_geometry(self, feature: dict[str, Any]) -> BaseGeometry | None:
+    def _check_geometry(self, feature: dict[str, Any]) -> BaseGeometry | tuple[float, ...] | None:
         if "geometry" not in feature:
             self.error("geometry", "is missing: use null for an unlocated incident")
             return None
@@ -248,6 +248,9 @@ class FeatureChecker:
         _GEOMETRY_CHECKS[kind](self, coordinates, "geometry.coordinates")
         if self.errors > before:
             return None
+        if kind == "Point":
+            # A checked position: a plain Point, built with all the others at once (shapely.points) later.
+            return tuple(float(v) for v in coordinates or ())
         try:
             shape = shapely.from_geojson(json.dumps({"type": kind, "coordinates": coordinates}))
         except shapely.errors.GEOSException as error:
@@ -307,7 +310,8 @@ class FeatureChecker:
             check(item, f"{path}[{i}]")
 
     # -- properties -------------------------------------------------------------------------------------
-    def _check_properties(self, props: dict[str, Any], geometry: BaseGeometry | None) -> Row | None:
+    def _check_properties(self, props: dict[str, Any], geometry: BaseGeometry | tuple[float, ...] | None
+                          ) -> Row | None:
         self._unknown_keys(props, PROPERTY_FIELDS, "")
         for name in REQUIRED_FIELDS:
             if props.get(name) is None:
@@ -641,13 +645,11 @@ def _is_count(value: Any) -> bool:
     return isinstance(value, int) or float(value).is_integer()
 
 
+_ID: Final = re.compile(rf"[^\x00-\x1f\x7f-\x9f]{{1,{MAX_ID_LENGTH}}}")
+
+
 def _is_valid_id(value: Any) -> bool:
-    return (
-        isinstance(value, str)
-        and 0 < len(value.strip()) <= MAX_ID_LENGTH
-        and value == value.strip()
-        and not any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in value)
-    )
+    return isinstance(value, str) and _ID.fullmatch(value) is not None and value == value.strip()
 
 
 def _kind(value: Any) -> str:
