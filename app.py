@@ -1,33 +1,344 @@
-"""The analyst's dashboard: ``streamlit run app.py`` (widgets in, calls into the ``incidents`` package)."""
+"""The analyst's dashboard: ``streamlit run app.py``.
+
+A thin layer: widgets in, one :class:`~incidents.IncidentFilter` made from them, calls into the ``incidents``
+package out. The filter lives in the URL query (a link reproduces the view); widgets without state of their own
+(a new session, a cleared filter, a stepped window) start from it. Every string from a data file reaches the page
+through the package's escaping path (``escape_markdown``, the map's JSON) or a widget that never interprets text
+(table cells).
+"""
 
 from __future__ import annotations
 
-import os
+import functools
+import json
+from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
+from typing import Any, Final
 
+import geopandas as gpd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from incidents import Dataset, IncidentFilter, load_incidents
-from incidents.render import build_map
+from incidents import Dataset, IncidentDataError, IncidentFilter, load_incidents
+from incidents.controls import (
+    Controls,
+    Extent,
+    as_of_range,
+    category_counts,
+    category_label,
+    clamp_window,
+    controls_for,
+    data_extent,
+    filter_for,
+    status_counts,
+    status_label,
+    step_window,
+)
+from incidents.datasources import Upload, data_paths, data_stamp, read_upload, upload_suffixes, with_upload
+from incidents.detail import problems_markdown, record_markdown
+from incidents.downloads import KINDS, download_bytes, download_label, file_name
+from incidents.errors import Problem
+from incidents.render import ONLINE_TILES, MapOptions, TileChoice, build_map, choose_mode, incidents_at, record_model
+from incidents.safety import escape_markdown
+from incidents.table import table_frame
+from incidents.timeline import bin_unit, histogram, histogram_spec
+from incidents.vocab import STATUSES
 
-BUNDLED = Path(__file__).resolve().parent / "geodata" / "incidents"
+# Widget keys. The filter widgets' state is the filter; nothing derived is kept in the session.
+STATUS: Final = "status"
+CATEGORY: Final = "category"
+AS_OF: Final = "as_of"
+PERPETRATOR: Final = "perpetrator"
+CLAIMANT: Final = "claimant"
+QUERY: Final = "q"
+WINDOW: Final = "window"  # + the extent, so that a new extent (an upload) starts a new slider from the link
+FILTER_KEYS: Final = (STATUS, CATEGORY, AS_OF, PERPETRATOR, CLAIMANT, QUERY)
+TILES: Final = "tiles"
+TABLE: Final = "incident-table"
+MAP: Final = "incident-map"
+UPLOAD: Final = "upload"
+
+TILE_CHOICES: Final[dict[TileChoice, str]] = {
+    "none": "Offline: country outlines (no network)",
+    "osm": f"OpenStreetMap — contacts {ONLINE_TILES['osm']['host']}",
+    "imagery": f"Satellite imagery — contacts {ONLINE_TILES['imagery']['host']} (Esri)",
+}
+MAP_HEIGHT: Final = 560
+TABLE_ROWS: Final = 20  # up to this many rows the table shows them all, beyond it scrolls
+LISTED: Final = 50  # unlocated incidents listed beside the map by title
+
+DataKey = tuple[tuple[str, ...], tuple[tuple[str, int, int], ...], tuple[str, str] | None]
 
 
-@st.cache_data(show_spinner="Loading incidents…")
-def load(paths: tuple[str, ...], stamps: tuple[float, ...]) -> Dataset:
-    del stamps  # part of the cache key: a changed file is read again
+# -- loading (cached; keyed by the files' identity, never by a DataFrame) --------------------------------------
+@st.cache_resource(show_spinner="Loading incidents…", max_entries=4)
+def load_base(paths: tuple[str, ...], stamp: tuple[tuple[str, int, int], ...]) -> Dataset:
+    del stamp  # part of the cache key: an edited, added or removed file is read again
     return load_incidents(list(paths))
+
+
+@st.cache_resource(show_spinner="Reading the uploaded file…", max_entries=8)
+def load_upload(name: str, file_id: str, _data: bytes) -> Upload:
+    del file_id  # the cache key: one entry per uploaded file, without hashing its bytes on every rerun
+    return read_upload(name, _data)
+
+
+@st.cache_resource(show_spinner="Adding the uploaded incidents…", max_entries=8)
+def open_data(key: DataKey, _upload: Upload | None) -> tuple[Dataset, tuple[Problem, ...]]:
+    paths, stamp, _ = key
+    return with_upload(load_base(paths, stamp), _upload)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def titles_of(key: DataKey, _dataset: Dataset) -> dict[str, str]:
+    del key
+    return dict(zip(_dataset.frame["id"], _dataset.frame["title"], strict=True))
+
+
+# -- the filter in the URL and in the widgets ---------------------------------------------------------------
+def query_now() -> dict[str, list[str]]:
+    return {key: st.query_params.get_all(key) for key in st.query_params}
+
+
+def start_missing_widgets(controls: Controls, window_key: str) -> None:
+    """Give every filter widget that has no state yet the value from the link."""
+    values: dict[str, Any] = {
+        STATUS: list(controls.statuses),
+        CATEGORY: list(controls.categories),
+        AS_OF: controls.as_of,
+        PERPETRATOR: controls.perpetrator,
+        CLAIMANT: controls.claimant,
+        QUERY: controls.query,
+        window_key: controls.window,
+    }
+    for key, value in values.items():
+        if key not in st.session_state:
+            st.session_state[key] = value
+
+
+def widget_controls(window_key: str) -> Controls:
+    state = st.session_state
+    window = state.get(window_key)
+    return Controls(
+        statuses=tuple(state[STATUS]),
+        categories=tuple(state[CATEGORY]),
+        window=None if window is None else (window[0], window[1]),
+        as_of=state[AS_OF],
+        perpetrator=state[PERPETRATOR],
+        claimant=state[CLAIMANT],
+        query=state[QUERY],
+    )
+
+
+def forget_filter_widgets(window_key: str) -> None:
+    for key in (*FILTER_KEYS, window_key):
+        st.session_state.pop(key, None)
+
+
+# -- page parts ----------------------------------------------------------------------------------------------
+def show_problems(title: str, problems: tuple[Problem, ...] | list[Problem], *, error: bool) -> None:
+    text = f"{title}\n\n{problems_markdown(problems)}"
+    if error:
+        st.error(text)
+    else:
+        st.warning(text)
+
+
+def show_record(dataset: Dataset, key: DataKey, row: Mapping[str, Any]) -> None:
+    props = json.loads(row["properties_json"])
+    record = record_model(props, status=str(row["status"]), titles=titles_of(key, dataset))
+    st.markdown(record_markdown(record))
+
+
+def timeline(dataset: Dataset, flt: IncidentFilter, extent: Extent, window: tuple[date, date]) -> None:
+    unit = bin_unit(extent)
+    counts = histogram(flt.replace(date_from=None, date_to=None).apply(dataset), unit=unit)
+    st.vega_lite_chart(histogram_spec(counts, extent=extent, window=window, unit=unit), width="stretch")
+
+
+def data_sidebar(paths: tuple[str, ...], stamp: tuple[tuple[str, int, int], ...]) -> tuple[Dataset, DataKey]:
+    """The files opened and an uploaded file for the session (its problems listed); the data to show."""
+    st.subheader("Data")
+    uploaded = st.file_uploader("Add a GeoJSON file for this session", type=upload_suffixes(), key=UPLOAD,
+                                help="Kept for this browser session only; it is checked like any other file and "
+                                     "added to the incidents above.")
+    upload = load_upload(uploaded.name, uploaded.file_id, uploaded.getvalue()) if uploaded is not None else None
+    key: DataKey = (paths, stamp, None if uploaded is None else (uploaded.name, uploaded.file_id))
+    dataset, upload_problems = open_data(key, upload)
+    names = ", ".join(sorted({Path(f.name).name for f in dataset.files}))
+    st.caption(f"{len(dataset)} incidents from {escape_markdown(names)}")
+    if upload is not None and any(p.severity == "error" for p in upload_problems):
+        show_problems(f"{escape_markdown(upload.name)} was not added:", upload_problems, error=True)
+    elif upload is not None and upload.dataset is not None:
+        st.success(f"Added {len(upload.dataset)} incidents from {escape_markdown(upload.name)}.")
+    if dataset.warnings:
+        with st.expander(f"{len(dataset.warnings)} warnings about the data"):
+            st.markdown(problems_markdown(dataset.warnings, limit=200))
+    return dataset, key
+
+
+def filter_sidebar(dataset: Dataset, flt: IncidentFilter, extent: Extent | None) -> None:
+    """The filter widgets (their state is already set: from the link, or from the user)."""
+    statuses = status_counts(dataset, flt)
+    st.multiselect("Verification status", options=list(STATUSES), key=STATUS,
+                   format_func=lambda code: status_label(code, statuses[code]),
+                   help="Counts: the incidents each status would show with the other filters")
+    categories = category_counts(dataset, flt)
+    st.multiselect("Category", options=list(categories), key=CATEGORY, placeholder="All categories",
+                   format_func=lambda code: category_label(code, categories.get(code, 0)))
+    st.text_input("Perpetrator", key=PERPETRATOR, placeholder="e.g. coalition",
+                  help="The perpetrator contains this text (any case)")
+    st.text_input("Claimant", key=CLAIMANT, placeholder="e.g. Russian",
+                  help="A claim was made by a party matching this text")
+    st.text_input("Search", key=QUERY, placeholder='words or "a phrase"',
+                  help="Title, description, place, claims, sources, tags: every word must occur")
+    low, high = as_of_range(extent, st.session_state[AS_OF]) if extent else (None, None)
+    st.date_input("As known on", key=AS_OF, min_value=low, max_value=high, format="YYYY-MM-DD",
+                  help="Leave out what was first reported later; show each status as it stood that day")
+
+
+def export_sidebar(dataset: Dataset, flt: IncidentFilter, count: int) -> None:
+    st.subheader("Export what is shown")
+    for fmt, kind in KINDS.items():
+        # the file is made when the button is pressed (not on every rerun), by the CLI's own export
+        st.download_button(download_label(fmt, count), key=f"download-{fmt}",
+                           data=functools.partial(download_bytes, dataset, flt, fmt),
+                           file_name=file_name(flt, fmt), mime=kind.mime, on_click="ignore",
+                           help="The same file as `incidents export` with this filter")
+
+
+def tiles_sidebar() -> TileChoice:
+    st.subheader("Map")
+    tiles: TileChoice = st.radio("Base map", options=list(TILE_CHOICES), format_func=TILE_CHOICES.__getitem__,
+                                 key=TILES) or "none"
+    if tiles != "none":
+        st.warning("Online tiles: your browser now contacts a third-party server, which sees your address "
+                   "and the area you look at.")
+    return tiles
+
+
+def step_buttons(window: tuple[date, date], extent: Extent) -> tuple[date, date]:
+    """◀ Earlier / Later ▶: the window moved by its own length when one was pressed."""
+    earlier, later, note = st.columns([1, 1, 5])
+    days = (window[1] - window[0]).days + 1
+    back = earlier.button("◀ Earlier", key="step-back", disabled=window[0] <= extent.first,
+                          help=f"Move the window {days} days back, keeping the other filters")
+    on = later.button("Later ▶", key="step-on", disabled=window[1] >= extent.last,
+                      help=f"Move the window {days} days on, keeping the other filters")
+    note.caption(f"The data runs from {extent.describe()}; the window is {days} days long.")
+    return step_window(window, extent, -1 if back else 1) if back or on else window
+
+
+def map_and_clicked(dataset: Dataset, key: DataKey, selected: gpd.GeoDataFrame, tiles: TileChoice) -> None:
+    """The map; beside it the record of what was clicked, and the incidents that cannot be drawn."""
+    map_column, side_column = st.columns([3, 1])
+    with map_column:
+        symbols = choose_mode(len(selected)) == "symbols"
+        fmap = build_map(selected, options=MapOptions(tiles=tiles, height=MAP_HEIGHT),
+                         all_ids=titles_of(key, dataset) if symbols else None)
+        result = st_folium(fmap, key=MAP, returned_objects=["last_object_clicked"], height=MAP_HEIGHT,
+                           use_container_width=True)
+    with side_column:
+        clicked = (result or {}).get("last_object_clicked")
+        here = incidents_at(selected, clicked["lat"], clicked["lng"]) if clicked else selected.iloc[0:0]
+        if len(here):
+            st.caption(f"Clicked on the map: {len(here)} incident{'s' if len(here) > 1 else ''}")
+            with st.container(height=MAP_HEIGHT - 40, key="clicked-record"):
+                for _, row in here.iterrows():
+                    show_record(dataset, key, row)
+        else:
+            st.caption("Click a symbol on the map to see its full record here.")
+        unlocated = selected[selected.geometry.isna()]
+        if len(unlocated):
+            st.markdown(f"**Not on the map (no location): {len(unlocated)}**")
+            st.markdown("\n".join(f"- {escape_markdown(title)}" for title in unlocated["title"].head(LISTED)))
+            if len(unlocated) > LISTED:
+                st.caption(f"… and {len(unlocated) - LISTED} more: see the table")
+
+
+def table_and_chosen(dataset: Dataset, key: DataKey, selected: gpd.GeoDataFrame) -> None:
+    """The table of the incidents shown; below it the record of the chosen row."""
+    st.markdown("#### Incidents shown")
+    table = table_frame(selected)
+    event = st.dataframe(
+        table, key=TABLE, on_select="rerun", selection_mode="single-row", hide_index=True,
+        width="stretch", height="content" if len(table) <= TABLE_ROWS else "auto",
+        column_config={
+            "Start": st.column_config.DatetimeColumn(format="YYYY-MM-DD"),
+            "On map": st.column_config.CheckboxColumn(help="False: the incident has no location"),
+        },
+    )
+    if len(table) < len(selected):
+        st.caption(f"The first {len(table):,} of {len(selected):,} incidents; narrow the filter to see others here "
+                   "(the map and the export hold them all).")
+    rows = [i for i in event.selection.rows if 0 <= i < len(table)] if event else []
+    if rows:
+        with st.container(border=True, key="table-record"):
+            show_record(dataset, key, selected.iloc[rows[0]])
+    else:
+        st.caption("Choose a row (the box at its left) to see the incident's full record.")
 
 
 def main() -> None:
     st.set_page_config(page_title="Incident map", layout="wide")
-    raw = os.environ.get("INCIDENTS_PATH")
-    paths = tuple(raw.split(os.pathsep)) if raw else (str(BUNDLED),)
-    dataset = load(paths, tuple(Path(p).stat().st_mtime if Path(p).exists() else 0.0 for p in paths))
-    frame = IncidentFilter().apply(dataset)
-    st.title("Incident map")
-    st_folium(build_map(frame), key="incident-map", returned_objects=[], height=560, use_container_width=True)
+    paths = data_paths()
+    stamp = data_stamp(paths)
+    try:
+        load_base(paths, stamp)
+    except IncidentDataError as error:
+        show_problems(f"The incident data could not be loaded ({escape_markdown(', '.join(paths))}). Fix these "
+                      "problems and reload the page:", error.problems, error=True)
+        st.stop()
+    side_top, side_filters, side_export, side_map, side_data = (st.sidebar.container() for _ in range(5))
+    with side_data:
+        dataset, key = data_sidebar(paths, stamp)
+    extent = data_extent(dataset)
+
+    # The filter: widgets without state start from the link; the buttons run before the widgets they change.
+    window_key = f"{WINDOW}:{extent.first}:{extent.last}" if extent else WINDOW
+    link_filter, link_warnings = IncidentFilter.from_query(query_now())
+    link_controls, window_warnings = controls_for(link_filter, extent)
+    with side_top:
+        st.header("Filters")
+        summary_box = st.container()
+        if st.button("Clear all filters", key="clear-all", help="Show every incident; forget the link's filter"):
+            st.query_params.clear()
+            forget_filter_widgets(window_key)
+            link_filter, link_warnings, window_warnings = IncidentFilter(), [], []
+            link_controls = Controls(window=None if extent is None else extent.window)
+    start_missing_widgets(link_controls, window_key)
+    st.markdown("#### Incident map")
+    warning_box, slider_box, chart_box, step_box = (st.container() for _ in range(4))
+    if extent is not None:
+        with step_box:
+            st.session_state[window_key] = step_buttons(clamp_window(st.session_state[window_key], extent), extent)
+
+    flt = filter_for(widget_controls(window_key), extent, link=link_filter)
+    selected = flt.apply(dataset)
+    if query_now() != flt.to_query():
+        st.query_params.from_dict(flt.to_query())
+
+    with summary_box:
+        st.markdown(f"**{len(selected)} of {len(dataset)} incidents**: {escape_markdown(flt.describe())}")
+    with warning_box:
+        for warning in [*link_warnings, *window_warnings]:
+            st.warning(f"Link: {escape_markdown(warning)}")
+    if extent is not None:
+        with slider_box:
+            st.slider("Date window", min_value=extent.first, max_value=extent.last, key=window_key,
+                      format="D MMM YYYY", help="Incidents whose period overlaps the window are shown")
+        with chart_box:
+            timeline(dataset, flt, extent, st.session_state[window_key])
+    with side_filters:
+        filter_sidebar(dataset, flt, extent)
+    with side_export:
+        export_sidebar(dataset, flt, len(selected))
+    with side_map:
+        tiles = tiles_sidebar()
+    map_and_clicked(dataset, key, selected, tiles)
+    table_and_chosen(dataset, key, selected)
 
 
-main()
+if __name__ == "__main__":  # `streamlit run app.py` (and AppTest) run it as a script; importing it does nothing
+    main()

@@ -17,7 +17,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 import shapely
-from branca.element import MacroElement
+from branca.element import CssLink, Element, Figure, JavascriptLink, MacroElement
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 
@@ -61,6 +61,22 @@ class MapOptions:
     height: int = 560
 
 
+class Verbatim(Element):
+    """Text put into the page exactly as given.
+
+    branca's ``Element(text)`` compiles ``text`` as a Jinja template, and ``MacroElement.render`` wraps each macro's
+    output in one: incident data that reached it would run on the server (``{{ 7*7 }}`` renders ``49``, and
+    Jinja without a sandbox reaches Python's globals) or, with ``{% raw %}``, stop the map with a syntax error.
+    """
+
+    _template = Template("{{ this.text }}")
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "Verbatim"
+        self.text = text
+
+
 class IncidentLayer(JSCSSMixin, MacroElement):
     """Hands the incident payload to ``IncidentMap.addIncidents`` in the browser."""
 
@@ -78,6 +94,18 @@ class IncidentLayer(JSCSSMixin, MacroElement):
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "IncidentLayer"
         self.payload_js = script_json(payload)
+
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # as MacroElement.render
+        """Like ``JSCSSMixin.render``, but the script (which carries the data) is added as :class:`Verbatim` text,
+        never compiled as a template."""
+        figure = self.get_root()
+        assert isinstance(figure, Figure), "render the map (its Figure), not the layer alone"
+        for name, url in self.default_js:
+            figure.header.add_child(JavascriptLink(url), name=name)
+        for name, url in self.default_css:
+            figure.header.add_child(CssLink(url), name=name)
+        script = self._template.module.script
+        figure.script.add_child(Verbatim(script(self, kwargs)), name=self.get_name())
 
 
 def choose_mode(count: int, requested: ModeChoice = "auto") -> Literal["symbols", "points"]:

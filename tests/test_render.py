@@ -122,3 +122,18 @@ def test_clicked_position_finds_the_incidents_drawn_there(syria: Dataset, full: 
 def test_every_tile_choice_renders(syria: Dataset, tiles: str) -> None:
     html = rendered(build_map(syria.frame, options=MapOptions(tiles=tiles)))  # type: ignore[arg-type]
     assert "IncidentMap.addIncidents(" in html
+
+
+def test_template_syntax_in_data_is_text_not_a_template(full: Dataset) -> None:
+    """branca compiles each macro's output as a Jinja template: data reaching it would run on the server
+    (``{{ 7*7 }}`` became 49, and unsandboxed Jinja reaches Python's globals) or stop the map (``{% raw %}``)."""
+    hostile = full.frame.copy()
+    props = json.loads(hostile.loc[0, "properties_json"])
+    props["title"] = "A{{ 7*7 }}B{{ cycler.__init__.__globals__.os.getpid() }}C{% raw %}D{# E"
+    hostile.loc[0, "properties_json"] = json.dumps(props)
+    fmap = build_map(gpd.GeoDataFrame(hostile, geometry="geometry"))
+    literal = "A{{ 7*7 }}B{{ cycler.__init__.__globals__.os.getpid() }}C{% raw %}D{# E"
+    html = rendered(fmap)
+    assert literal in html and "A49B" not in html
+    assert literal in _get_map_string(fmap)
+    assert html.count(assets.LEAFLET_JS) == 1 and assets.INCIDENT_MAP_CSS in html  # the layer's assets still load

@@ -9,6 +9,8 @@
   "use strict";
 
   var SVG_NS = "http://www.w3.org/2000/svg";
+  // Popups keep clear of the zoom buttons (top left) and the legend (bottom right) when they pan the map.
+  var POPUP_OPTIONS = { maxWidth: 420, autoPanPaddingTopLeft: [52, 12], autoPanPaddingBottomRight: [12, 12] };
   // Symbol outlines in a 24 x 24 box, one per category symbol name (see incidents/vocab.py).
   var SHAPES = {
     circle: "M12 3a9 9 0 1 0 0 18a9 9 0 1 0 0-18z",
@@ -201,6 +203,9 @@
         });
       }
       L.DomEvent.disableClickPropagation(box);
+      // The legend sits above the map's panes: step aside while a popup is open, so that it never hides one.
+      map.on("popupopen", function () { box.classList.add("im-aside"); });
+      map.on("popupclose", function () { box.classList.remove("im-aside"); });
       return box;
     };
     control.addTo(map);
@@ -228,9 +233,20 @@
             color: status.colour, weight: 2, fillColor: status.colour, fillOpacity: 0.15,
             dashArray: incident.status === "debunked" ? "4 4" : null
           },
+          // The points of a MultiPoint: small dots in the status colour (not Leaflet's default pins).
+          pointToLayer: function (feature, latlng) {
+            return L.circleMarker(latlng, {
+              radius: 5, color: "#1f1f1f", weight: 1, fillColor: status.colour, fillOpacity: 0.9,
+              className: "im-part"
+            });
+          },
+          // Each part gets its own popup and tooltip (Leaflet 1.9 cannot bind a tooltip to a whole group).
+          onEachFeature: function (feature, layer) {
+            layer.bindPopup(function () { return recordElement(incident.record, meta); }, POPUP_OPTIONS);
+            layer.bindTooltip(el("span", null, incident.record.title), { sticky: true });
+          },
           interactive: true
-        }).bindPopup(function () { return recordElement(incident.record, meta); }, { maxWidth: 420 })
-          .addTo(group);
+        }).addTo(group);
       }
       if (incident.uncertainty_m && incident.anchor) {
         L.circle(incident.anchor, {
@@ -249,8 +265,14 @@
       });
       var marker = L.marker(incident.anchor, { icon: icon, keyboard: true, riseOnHover: true });
       marker.bindTooltip(el("span", null, incident.record.title), { direction: "top", offset: [0, -10] });
-      marker.bindPopup(function () { return recordElement(incident.record, meta); }, { maxWidth: 420 });
+      marker.bindPopup(function () { return recordElement(incident.record, meta); }, POPUP_OPTIONS);
       marker.addTo(group);
+      // Named for screen readers (and tests); set as attributes through the DOM, never as markup.
+      var element = marker.getElement();
+      if (element) {
+        element.setAttribute("aria-label", incident.record.title);
+        element.setAttribute("data-incident-id", incident.record.id);
+      }
       drawn += 1;
     });
     (payload.links || []).forEach(function (line) {

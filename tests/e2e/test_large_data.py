@@ -1,0 +1,81 @@
+"""Thousands of incidents in a real browser: loading shows a spinner, the map switches to one canvas layer of points
+(issue 5's path), and a click on a point still shows that incident's full record beside the map."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from incidents import load_incidents
+from incidents.render import SYMBOLS_LIMIT
+from incidents.synth import write_synthetic_geojson
+
+from .conftest import MAP_IFRAME, Server, Session, start_server, stop_server
+
+pytestmark = pytest.mark.browser
+COUNT = 5000  # above SYMBOLS_LIMIT, and slow enough to load (over a second) that the spinner shows
+
+# Remember every spinner text the page ever showed, however briefly (runs in the page before its own scripts).
+SPINNER_WATCH = """
+window.__spinners = [];
+new MutationObserver(() => {
+  document.querySelectorAll('[data-testid="stSpinner"]').forEach((node) => {
+    const text = node.textContent.trim();
+    if (text && !window.__spinners.includes(text)) window.__spinners.push(text);
+  });
+}).observe(document, { subtree: true, childList: true, characterData: true });
+"""
+
+
+@pytest.fixture(scope="module")
+def data_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("large") / "synthetic.geojson"
+    write_synthetic_geojson(str(path), COUNT)
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(server_log_dir: Path, data_file: Path) -> Iterator[Server]:
+    started = start_server(server_log_dir, env={"INCIDENTS_PATH": str(data_file)})
+    yield started
+    stop_server(started.process)
+
+
+@pytest.fixture
+def session(make_session: Callable[[Server], Session], server: Server) -> Session:
+    return make_session(server)
+
+
+def test_loading_shows_progress_and_many_incidents_are_drawn_as_points(session: Session, data_file: Path) -> None:
+    assert COUNT > SYMBOLS_LIMIT
+    dataset = load_incidents(data_file)
+    located = dataset.frame[dataset.frame.geometry.notna()]
+    session.page.add_init_script(SPINNER_WATCH)
+    session.open()  # the first visit to this server: the data is read now
+    assert "Loading incidents…" in session.page.evaluate("window.__spinners")
+    assert session.wait_for_map() == len(located)
+    container = session.map().locator(".leaflet-container")
+    assert container.get_attribute("data-incidents-mode") == "points"
+    assert session.map().locator(".im-marker").count() == 0
+    assert session.map().locator("canvas.im-points").count() == 1
+    assert session.page.get_by_text(f"{len(dataset)} of {len(dataset)} incidents").count() == 1
+
+    # a click on one point: a popup with its title, and its full record beside the map
+    first = located.iloc[0]
+    props = json.loads(first["properties_json"])
+    lat, lng = round(first.geometry.y, 5), round(first.geometry.x, 5)
+    x, y = session.map_frame().evaluate(
+        "([lat, lng]) => { const p = map_div.latLngToContainerPoint([lat, lng]); return [p.x, p.y]; }", [lat, lng])
+    box = session.page.locator(MAP_IFRAME).bounding_box()
+    assert box is not None
+    session.page.mouse.click(box["x"] + x, box["y"] + y)
+    assert session.map().locator(".leaflet-popup-content .im-title").inner_text() == props["title"]
+    panel = session.page.locator(".st-key-clicked-record")
+    panel.get_by_role("heading", name=props["title"]).first.wait_for(timeout=20_000)
+    text = panel.inner_text()
+    assert "Sources" in text and f"ID: {props['id']}" in text
+    assert all(source["title"] in text for source in props["sources"])
+    assert all(claim["by"] in text for claim in props.get("claims", []))
