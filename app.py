@@ -14,7 +14,7 @@ import json
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import geopandas as gpd
 import streamlit as st
@@ -25,25 +25,52 @@ from incidents.controls import (
     Controls,
     Extent,
     as_of_range,
+    category_codes,
     category_counts,
     category_label,
     clamp_window,
     controls_for,
     data_extent,
     filter_for,
+    status_codes,
     status_counts,
     status_label,
     step_window,
 )
-from incidents.datasources import Upload, data_paths, data_stamp, read_upload, upload_suffixes, with_upload
+from incidents.datasources import data_paths, data_stamp, read_upload, upload_suffixes, with_upload
 from incidents.detail import problems_markdown, record_markdown
 from incidents.downloads import KINDS, download_bytes, download_label, file_name
 from incidents.errors import Problem
-from incidents.render import ONLINE_TILES, MapOptions, TileChoice, build_map, choose_mode, incidents_at, record_model
+from incidents.filters import text_bbox
+from incidents.render import (
+    GRID_LIMIT,
+    ONLINE_TILES,
+    Cell,
+    MapOptions,
+    TileChoice,
+    build_map,
+    cell_at,
+    incidents_at,
+    mode_for,
+    record_model,
+)
 from incidents.safety import escape_markdown
 from incidents.table import table_frame
-from incidents.timeline import bin_unit, histogram, histogram_spec
-from incidents.vocab import STATUSES
+from incidents.timeline import HISTOGRAM_COLUMNS, bin_unit, histogram, histogram_spec
+from incidents.uploads import (
+    KIND_LABELS,
+    Upload,
+    UploadKind,
+    UploadOptions,
+    counted,
+    failure_hint,
+    mapping_frame,
+    notes_markdown,
+    read_as_markdown,
+    summary_markdown,
+    unused_markdown,
+)
+from incidents.vocab import CATEGORIES, STATUSES
 
 # Widget keys. The filter widgets' state is the filter; nothing derived is kept in the session.
 STATUS: Final = "status"
@@ -55,9 +82,14 @@ QUERY: Final = "q"
 WINDOW: Final = "window"  # + the extent, so that a new extent (an upload) starts a new slider from the link
 FILTER_KEYS: Final = (STATUS, CATEGORY, AS_OF, PERPETRATOR, CLAIMANT, QUERY)
 TILES: Final = "tiles"
+DENSITY: Final = "density"
 TABLE: Final = "incident-table"
 MAP: Final = "incident-map"
 UPLOAD: Final = "upload"
+UPLOAD_KIND: Final = "upload-kind"
+UPLOAD_STATUS: Final = "upload-status"
+UPLOAD_CATEGORY: Final = "upload-category"
+UPLOAD_SOURCE: Final = "upload-source"
 
 TILE_CHOICES: Final[dict[TileChoice, str]] = {
     "none": "Offline: country outlines (no network)",
@@ -68,20 +100,21 @@ MAP_HEIGHT: Final = 560
 TABLE_ROWS: Final = 20  # up to this many rows the table shows them all, beyond it scrolls
 LISTED: Final = 50  # unlocated incidents listed beside the map by title
 
-DataKey = tuple[tuple[str, ...], tuple[tuple[str, int, int], ...], tuple[str, str] | None]
+DataKey = tuple[tuple[str, ...], tuple[tuple[str, int, int], ...], tuple[str, str, UploadOptions] | None]
 
 
 # -- loading (cached; keyed by the files' identity, never by a DataFrame) --------------------------------------
 @st.cache_resource(show_spinner="Loading incidents…", max_entries=4)
 def load_base(paths: tuple[str, ...], stamp: tuple[tuple[str, int, int], ...]) -> Dataset:
     del stamp  # part of the cache key: an edited, added or removed file is read again
-    return load_incidents(list(paths))
+    # cache=True: a file checked once (by any process) is read back from the content-keyed cache
+    return load_incidents(list(paths), nested=False, cache=True)
 
 
 @st.cache_resource(show_spinner="Reading the uploaded file…", max_entries=8)
-def load_upload(name: str, file_id: str, _data: bytes) -> Upload:
-    del file_id  # the cache key: one entry per uploaded file, without hashing its bytes on every rerun
-    return read_upload(name, _data)
+def load_upload(name: str, file_id: str, options: UploadOptions, _data: bytes) -> Upload:
+    del file_id  # the cache key (with the options): one entry per uploaded file, without hashing its bytes
+    return read_upload(name, _data, options=options)
 
 
 @st.cache_resource(show_spinner="Adding the uploaded incidents…", max_entries=8)
@@ -119,6 +152,12 @@ def start_missing_widgets(controls: Controls, window_key: str) -> None:
 
 def widget_controls(window_key: str) -> Controls:
     state = st.session_state
+    # A multiselect's options are labelled with counts; after the counts changed (an upload, another filter) the
+    # browser may send back a label it showed before, which comes back as text. Map it to its code and store the
+    # codes again (before the widget runs), which also sends the browser the current labels.
+    for key, codes in ((STATUS, status_codes(state[STATUS])), (CATEGORY, category_codes(state[CATEGORY]))):
+        if codes != list(state[key]):
+            state[key] = codes
     window = state.get(window_key)
     return Controls(
         statuses=tuple(state[STATUS]),
@@ -153,25 +192,77 @@ def show_record(dataset: Dataset, key: DataKey, row: Mapping[str, Any]) -> None:
 
 def timeline(dataset: Dataset, flt: IncidentFilter, extent: Extent, window: tuple[date, date]) -> None:
     unit = bin_unit(extent)
-    counts = histogram(flt.replace(date_from=None, date_to=None).apply(dataset), unit=unit)
+    counts = histogram(flt.replace(date_from=None, date_to=None).apply(dataset, columns=HISTOGRAM_COLUMNS), unit=unit)
     st.vega_lite_chart(histogram_spec(counts, extent=extent, window=window, unit=unit), width="stretch")
 
 
+def import_options() -> UploadOptions:
+    """How to read an uploaded file: its kind, and defaults for imported rows that have none."""
+    with st.expander("Import options"):
+        kind: UploadKind = st.selectbox(
+            "Kind of file", options=list(KIND_LABELS), format_func=KIND_LABELS.__getitem__, key=UPLOAD_KIND,
+            help="Detected: a GeoJSON file in the incident format is added as it is, other GeoJSON is imported; a "
+                 "table is an ACLED export when it has ACLED's columns, else a spreadsheet") or "detect"
+        status = st.selectbox(
+            "Default status", options=[None, *STATUSES], key=UPLOAD_STATUS,
+            format_func=lambda code: "From the file" if code is None else STATUSES[code].label,
+            help="For imported rows without a status of their own (an ACLED export's events: Claimed)")
+        category = st.selectbox(
+            "Default category", options=[None, *CATEGORIES], key=UPLOAD_CATEGORY,
+            format_func=lambda code: "From the file" if code is None else CATEGORIES[code].label,
+            help="For spreadsheet and other GeoJSON rows without a category (ACLED's come from its sub-event types)")
+        source = st.text_input("Default source", key=UPLOAD_SOURCE, placeholder="e.g. Field notes, team B",
+                               help="The source title of imported rows that name none")
+    return UploadOptions(kind=kind, default_status=status, default_source=source.strip() or None,
+                         default_category=category)
+
+
+def upload_report(upload: Upload, problems: tuple[Problem, ...]) -> None:
+    """What became of the uploaded file: read as what, the import's summary, mapping and remarks; added or not."""
+    read_as = read_as_markdown(upload)
+    if read_as:
+        st.caption(read_as)
+    preview = upload.preview
+    if preview is not None:
+        st.markdown(f"**Import:** {summary_markdown(upload)}")
+        with st.expander(f"Column → field mapping ({len(preview.mapping)} fields)"):
+            st.dataframe(mapping_frame(preview), hide_index=True, width="stretch", key="upload-mapping")
+            unused = unused_markdown(preview)
+            if unused:
+                st.caption(unused)
+        if preview.skipped:
+            with st.expander(f"{counted(len(preview.skipped), preview.unit)} skipped", expanded=True):
+                st.markdown(notes_markdown(preview.skipped))
+        if preview.warnings:
+            with st.expander(f"{counted(len(preview.warnings), 'import warning')}"):
+                st.markdown(notes_markdown(preview.warnings))
+    if any(p.severity == "error" for p in problems):
+        show_problems(f"{escape_markdown(upload.name)} was not added:", problems, error=True)
+        hint = failure_hint(upload)
+        if hint:
+            st.caption(hint)
+    elif upload.dataset is not None:
+        st.success(f"Added {len(upload.dataset)} incidents from {escape_markdown(upload.name)}.")
+
+
 def data_sidebar(paths: tuple[str, ...], stamp: tuple[tuple[str, int, int], ...]) -> tuple[Dataset, DataKey]:
-    """The files opened and an uploaded file for the session (its problems listed); the data to show."""
+    """The files opened and an uploaded file for the session (its import previewed, its problems listed); the
+    data to show."""
     st.subheader("Data")
-    uploaded = st.file_uploader("Add a GeoJSON file for this session", type=upload_suffixes(), key=UPLOAD,
+    uploaded = st.file_uploader("Add incidents for this session: GeoJSON, an ACLED export or a CSV spreadsheet",
+                                type=upload_suffixes(), key=UPLOAD,
                                 help="Kept for this browser session only; it is checked like any other file and "
-                                     "added to the incidents above.")
-    upload = load_upload(uploaded.name, uploaded.file_id, uploaded.getvalue()) if uploaded is not None else None
-    key: DataKey = (paths, stamp, None if uploaded is None else (uploaded.name, uploaded.file_id))
+                                     "added to the incidents above. See Import options for the kind and defaults.")
+    options = import_options()
+    upload = None
+    if uploaded is not None:
+        upload = load_upload(uploaded.name, uploaded.file_id, options, uploaded.getvalue())
+    key: DataKey = (paths, stamp, None if uploaded is None else (uploaded.name, uploaded.file_id, options))
     dataset, upload_problems = open_data(key, upload)
     names = ", ".join(sorted({Path(f.name).name for f in dataset.files}))
     st.caption(f"{len(dataset)} incidents from {escape_markdown(names)}")
-    if upload is not None and any(p.severity == "error" for p in upload_problems):
-        show_problems(f"{escape_markdown(upload.name)} was not added:", upload_problems, error=True)
-    elif upload is not None and upload.dataset is not None:
-        st.success(f"Added {len(upload.dataset)} incidents from {escape_markdown(upload.name)}.")
+    if upload is not None:
+        upload_report(upload, upload_problems)
     if dataset.warnings:
         with st.expander(f"{len(dataset.warnings)} warnings about the data"):
             st.markdown(problems_markdown(dataset.warnings, limit=200))
@@ -208,14 +299,22 @@ def export_sidebar(dataset: Dataset, flt: IncidentFilter, count: int) -> None:
                            help="The same file as `incidents export` with this filter")
 
 
-def tiles_sidebar() -> TileChoice:
+class MapLook(NamedTuple):
+    tiles: TileChoice
+    density: bool
+
+
+def map_sidebar() -> MapLook:
     st.subheader("Map")
     tiles: TileChoice = st.radio("Base map", options=list(TILE_CHOICES), format_func=TILE_CHOICES.__getitem__,
                                  key=TILES) or "none"
     if tiles != "none":
         st.warning("Online tiles: your browser now contacts a third-party server, which sees your address "
                    "and the area you look at.")
-    return tiles
+    density = st.toggle("Density grid", key=DENSITY,
+                        help=f"Count the incidents in grid cells instead of drawing each one (automatic above "
+                             f"{GRID_LIMIT:,} incidents shown); click a cell to list its incidents")
+    return MapLook(tiles, density)
 
 
 def step_buttons(window: tuple[date, date], extent: Extent) -> tuple[date, date]:
@@ -230,31 +329,53 @@ def step_buttons(window: tuple[date, date], extent: Extent) -> tuple[date, date]
     return step_window(window, extent, -1 if back else 1) if back or on else window
 
 
-def map_and_clicked(dataset: Dataset, key: DataKey, selected: gpd.GeoDataFrame, tiles: TileChoice) -> None:
-    """The map; beside it the record of what was clicked, and the incidents that cannot be drawn."""
+def map_and_clicked(dataset: Dataset, key: DataKey, selected: gpd.GeoDataFrame, look: MapLook) -> None:
+    """The map; beside it what was clicked (an incident's record, or a grid cell's incidents), and the incidents
+    that cannot be drawn."""
     map_column, side_column = st.columns([3, 1])
+    mode = mode_for(selected, "grid" if look.density else "auto")
     with map_column:
-        symbols = choose_mode(len(selected)) == "symbols"
-        fmap = build_map(selected, options=MapOptions(tiles=tiles, height=MAP_HEIGHT),
-                         all_ids=titles_of(key, dataset) if symbols else None)
+        fmap = build_map(selected, options=MapOptions(tiles=look.tiles, mode=mode, height=MAP_HEIGHT),
+                         all_ids=titles_of(key, dataset) if mode == "symbols" else None)
         result = st_folium(fmap, key=MAP, returned_objects=["last_object_clicked"], height=MAP_HEIGHT,
                            use_container_width=True)
     with side_column:
         clicked = (result or {}).get("last_object_clicked")
-        here = incidents_at(selected, clicked["lat"], clicked["lng"]) if clicked else selected.iloc[0:0]
-        if len(here):
-            st.caption(f"Clicked on the map: {len(here)} incident{'s' if len(here) > 1 else ''}")
-            with st.container(height=MAP_HEIGHT - 40, key="clicked-record"):
-                for _, row in here.iterrows():
-                    show_record(dataset, key, row)
+        if clicked and mode == "grid":
+            show_cell(dataset, key, cell_at(selected, clicked["lat"], clicked["lng"]))
         else:
-            st.caption("Click a symbol on the map to see its full record here.")
+            here = incidents_at(selected, clicked["lat"], clicked["lng"]) if clicked else selected.iloc[0:0]
+            if len(here):
+                st.caption(f"Clicked on the map: {len(here)} incident{'s' if len(here) > 1 else ''}")
+                with st.container(height=MAP_HEIGHT - 40, key="clicked-record"):
+                    for _, row in here.head(LISTED).iterrows():
+                        show_record(dataset, key, row)
+            else:
+                st.caption("Click a symbol on the map to see its full record here." if mode != "grid" else
+                           "Each square counts the incidents in it. Click one to list them here.")
         unlocated = selected[selected.geometry.isna()]
         if len(unlocated):
             st.markdown(f"**Not on the map (no location): {len(unlocated)}**")
             st.markdown("\n".join(f"- {escape_markdown(title)}" for title in unlocated["title"].head(LISTED)))
             if len(unlocated) > LISTED:
                 st.caption(f"… and {len(unlocated) - LISTED} more: see the table")
+
+
+def show_cell(dataset: Dataset, key: DataKey, cell: Cell) -> None:
+    """A clicked grid cell: its incidents listed (each with its record), and the filter narrowed to it on request."""
+    count = len(cell.incidents)
+    st.caption(f"Clicked on the map: a cell of {count:,} incidents ({text_bbox(cell.bbox)})")
+    if st.button("Narrow the filter to this cell", key="narrow-to-cell", type="primary",
+                 help="Adds the cell's area to the filter (and the link): its incidents are then drawn one by one"):
+        st.query_params["bbox"] = text_bbox(cell.bbox)
+        st.rerun()
+    with st.container(height=MAP_HEIGHT - 90, key="clicked-cell"):
+        for _, row in cell.incidents.head(LISTED).iterrows():
+            status = STATUSES[str(row["status"])].label
+            with st.expander(f"{escape_markdown(str(row['title']))} · {status}"):
+                show_record(dataset, key, row)
+        if count > LISTED:
+            st.caption(f"… and {count - LISTED:,} more: narrow the filter to this cell to see them all")
 
 
 def table_and_chosen(dataset: Dataset, key: DataKey, selected: gpd.GeoDataFrame) -> None:
@@ -335,8 +456,8 @@ def main() -> None:
     with side_export:
         export_sidebar(dataset, flt, len(selected))
     with side_map:
-        tiles = tiles_sidebar()
-    map_and_clicked(dataset, key, selected, tiles)
+        look = map_sidebar()
+    map_and_clicked(dataset, key, selected, look)
     table_and_chosen(dataset, key, selected)
 
 

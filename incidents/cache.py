@@ -1,9 +1,12 @@
 """A cache of checked datasets, keyed by the content of the file they were read from.
 
-The first load of a GeoJSON file parses and checks every feature; the result is written as GeoParquet under
-the cache folder, named by the file's SHA-256 and this code's version, so a later load of the same bytes reads
-the fast format, and any change to the file or to the checking code misses the cache. The folder is private to
-the user (mode 0700): its files are trusted the way a program trusts its own output.
+The first load of a file parses and checks every feature; the result is written under the cache folder as an
+uncompressed Arrow file (:func:`incidents.store.write_arrow`), named by the file's SHA-256 and this code's
+version, so a later load of the same bytes maps it into memory instead of checking again, and any change to the
+file or to the checking code misses the cache. Hashing a large file costs time too, so a small index remembers
+the digest of a file by its identity (path, size, modification time, inode): a file that is rewritten, even with
+the same size, gets a new modification time and is hashed again. The folder is private to the user
+(mode 0700): its files are trusted the way a program trusts its own output.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Final
@@ -45,18 +49,18 @@ def code_version() -> str:
 
 
 def entry_path(content_sha256: str) -> Path:
-    return cache_dir() / f"{content_sha256}-{code_version()}.parquet"
+    return cache_dir() / f"{content_sha256}-{code_version()}.arrow"
 
 
 def lookup(content_sha256: str) -> Dataset | None:
     """The cached dataset for a file with this content, or ``None``."""
-    from .store import read_geoparquet
+    from .store import read_arrow
 
     path = entry_path(content_sha256)
     if not path.is_file():
         return None
     try:
-        return read_geoparquet(path)
+        return read_arrow(path)
     except Exception:  # a damaged or partial entry is a miss, and is replaced
         path.unlink(missing_ok=True)
         return None
@@ -64,16 +68,43 @@ def lookup(content_sha256: str) -> Dataset | None:
 
 def store(content_sha256: str, dataset: Dataset) -> None:
     """Write the entry atomically; a cache that cannot be written only costs speed."""
-    from .store import write_geoparquet
+    from .store import write_arrow
 
-    folder = cache_dir()
+    _write_atomically(entry_path(content_sha256), lambda temporary: write_arrow(dataset, temporary))
+
+
+def file_digest(path: Path, compute: Callable[[], str]) -> str:
+    """The SHA-256 of ``path``'s content: remembered by the file's identity, else ``compute()``d and remembered."""
     try:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        handle, temporary = tempfile.mkstemp(dir=folder, suffix=".partial")
+        status = path.stat()
+    except OSError:
+        return compute()
+    identity = f"{path.resolve()}\0{status.st_size}\0{status.st_mtime_ns}\0{status.st_ino}\0{status.st_dev}"
+    index = cache_dir() / "by-identity" / hashlib.sha256(identity.encode("utf-8", "surrogateescape")).hexdigest()
+    try:
+        known = index.read_text(encoding="ascii").strip()
+        if len(known) == 64 and all(c in "0123456789abcdef" for c in known):
+            return known
+    except (OSError, UnicodeDecodeError):
+        pass
+    digest = compute()
+
+    def write(temporary: str) -> None:
+        Path(temporary).write_text(digest, encoding="ascii")
+
+    _write_atomically(index, write)
+    return digest
+
+
+def _write_atomically(target: Path, write: Callable[[str], None]) -> None:
+    try:
+        cache_dir().mkdir(parents=True, exist_ok=True, mode=0o700)
+        target.parent.mkdir(exist_ok=True, mode=0o700)
+        handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".partial")
         os.close(handle)
         try:
-            write_geoparquet(dataset, temporary)
-            os.replace(temporary, entry_path(content_sha256))
+            write(temporary)
+            os.replace(temporary, target)
         finally:
             Path(temporary).unlink(missing_ok=True)
     except OSError:

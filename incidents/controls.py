@@ -5,6 +5,8 @@ link, the sidebar and the export all mean the same thing. No Streamlit in this m
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Final
@@ -18,6 +20,7 @@ from .model import Dataset
 from .vocab import CATEGORIES, STATUSES, category_for
 
 ONE_DAY: Final = timedelta(days=1)
+_COUNT: Final = re.compile(r" \(\d+\)\Z")  # the count after a label: "Claimed (1)"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -161,14 +164,14 @@ def as_of_range(extent: Extent, as_of: date | None) -> tuple[date, date]:
 
 def status_counts(dataset: Dataset, flt: IncidentFilter) -> dict[str, int]:
     """How many incidents each status would add to the view: every part of ``flt`` but the status applies."""
-    counts = flt.replace(statuses=frozenset()).apply(dataset)["status"].value_counts()
+    counts = flt.replace(statuses=frozenset()).apply(dataset, columns=["status"])["status"].value_counts()
     return {code: int(counts.get(code, 0)) for code in STATUSES}
 
 
 def category_counts(dataset: Dataset, flt: IncidentFilter) -> dict[str, int]:
     """Incidents per category code under every part of ``flt`` but the category, for every code in the data or
     the filter, in vocabulary order."""
-    counts = flt.replace(categories=frozenset()).apply(dataset)["category"].value_counts()
+    counts = flt.replace(categories=frozenset()).apply(dataset, columns=["category"])["category"].value_counts()
     codes = set(dataset.frame["category"].unique()) | set(flt.categories)
     return {code: int(counts.get(code, 0)) for code in category_order(codes)}
 
@@ -179,6 +182,26 @@ def status_label(code: str, count: int) -> str:
 
 def category_label(code: str, count: int) -> str:
     return f"{category_for(code).label} ({count})"
+
+
+def status_codes(values: Iterable[object]) -> list[str]:
+    """The status codes a status widget holds, each once. Its options are labelled with counts; when the counts
+    change between two runs, the browser may send back a label it showed before ("Claimed (1)"), which Streamlit
+    then returns as that text: such a label is mapped back to its code, and text that names no status dropped."""
+    by_label = {status.label: code for code, status in STATUSES.items()}
+    codes = [text if text in STATUSES else by_label.get(_COUNT.sub("", text)) for text in map(str, values)]
+    return list(dict.fromkeys(code for code in codes if code is not None))
+
+
+def category_codes(values: Iterable[object]) -> list[str]:
+    """The category codes a category widget holds, each once: as :func:`status_codes`, a label with a count it
+    showed before is mapped back to its code (an unknown code is its own label)."""
+    by_label = {category.label: code for code, category in CATEGORIES.items()}
+    codes: list[str] = []
+    for text in map(str, values):
+        label = _COUNT.sub("", text)
+        codes.append(text if label == text else by_label.get(label, label))
+    return list(dict.fromkeys(codes))
 
 
 def category_order(codes: frozenset[str] | set[str]) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
@@ -126,5 +127,10 @@ def _cell(column: str, value: Any) -> str:
 
 
 def neutralise_formula(text: str) -> str:
-    """Prefix a cell that a spreadsheet would evaluate (``=``, ``+``, ``-``, ``@``, tab, CR) with ``'``."""
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    """Prefix a cell that a spreadsheet would evaluate (``=``, ``+``, ``-``, ``@``, tab, CR) with ``'``.
+
+    Leading spaces do not hide a formula, nor do the full-width forms (``＝``, ``＋``, ``－``, ``＠``) that some
+    spreadsheets read as the ASCII signs.
+    """
+    head = unicodedata.normalize("NFKC", text.lstrip(" \u00a0\u3000")[:1])
+    return "'" + text if text.startswith(_FORMULA_START) or head.startswith(_FORMULA_START) else text

@@ -104,11 +104,16 @@ class IncidentFilter:
             keep &= _contains(frame["search_text"], query_terms(self.query))
         return keep, status
 
-    def apply(self, dataset: Dataset) -> gpd.GeoDataFrame:
-        """The matching incidents, in the dataset's order; ``status`` is the status as of ``as_of``."""
+    def apply(self, dataset: Dataset, *, columns: Sequence[str] | None = None) -> gpd.GeoDataFrame:
+        """The matching incidents, in the dataset's order; ``status`` is the status as of ``as_of``.
+
+        ``columns`` limits the result to those columns (cheaper when only counts are needed).
+        """
         keep, status = self.mask(dataset)
-        selected = dataset.frame.loc[keep]
-        if self.as_of:
+        frame = dataset.frame if columns is None else dataset.frame[list(columns)]
+        # Everything kept: a shallow copy (copy-on-write keeps the dataset's own frame unchanged) instead of a take
+        selected = frame.copy(deep=False) if keep.all() else frame.loc[keep]
+        if self.as_of and "status" in selected.columns:
             selected = selected.assign(status=status.loc[keep])
         return selected
 

@@ -19,12 +19,14 @@ from typing import Any, Final
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import cache as content_cache
 from .errors import IncidentDataError, Problem
 from .geocheck import country_mismatch_warnings
 from .model import Dataset, SourceFile, expand_nested, frame_from_rows
-from .reader import max_bytes_from_env, parse_json_bytes, read_file_bytes
+from .reader import check_size, max_bytes_from_env, parse_json_bytes, read_file_bytes
 from .store import PARQUET_SUFFIXES, read_geoparquet_records
 from .validate import check_collection
 
@@ -68,9 +70,20 @@ def load_incidents(
 
 
 def load_incidents_bytes(
-    data: bytes, *, name: str, max_bytes: int | None = None, nested: bool = True, cache: bool = False
+    data: bytes,
+    *,
+    name: str,
+    max_bytes: int | None = None,
+    nested: bool = True,
+    cache: bool = False,
+    links: bool = True,
 ) -> Dataset:
-    """Load one file's content (an upload, say); ``name`` only labels the messages."""
+    """Load one file's content (an upload, say); ``name`` only labels the messages.
+
+    ``links=False`` leaves ``related`` ids that name no incident of this file unchecked, for a file that links to
+    data loaded separately: :func:`combine` checks them against everything combined (and refuses ids found
+    nowhere).
+    """
     limit = max_bytes if max_bytes is not None else max_bytes_from_env()
     digest = hashlib.sha256(data).hexdigest()
     try:
@@ -82,7 +95,7 @@ def load_incidents_bytes(
                 content_cache.store(digest, part)
     except IncidentDataError as error:
         raise IncidentDataError(error.problems) from None
-    return _join([part], list(part.warnings), nested=nested)
+    return _join([part], list(part.warnings), nested=nested, links=links)
 
 
 def expand_paths(paths: PathLike | Sequence[PathLike], problems: list[Problem]) -> list[Path]:
@@ -111,7 +124,11 @@ def expand_paths(paths: PathLike | Sequence[PathLike], problems: list[Problem]) 
 
 def _load_path(path: Path, *, name: str, limit: int, cache: bool, progress: Progress | None) -> Dataset:
     if cache:
-        digest = _file_digest(path, name=name, limit=limit)
+        try:
+            check_size(path.stat().st_size, name=name, max_bytes=limit)  # the cap holds for cached files too
+        except OSError as error:
+            raise IncidentDataError([Problem(name, f"cannot be read: {error.strerror or error}")]) from None
+        digest = content_cache.file_digest(path, lambda: _file_digest(path, name=name, limit=limit))
         cached = _cached(digest, name)
         if cached is not None:
             _tell(progress, f"{name}: read from the cache")
@@ -179,11 +196,11 @@ def _file_digest(path: Path, *, name: str, limit: int) -> str:
     return digest.hexdigest()
 
 
-def _join(parts: Sequence[Dataset], problems: list[Problem], *, nested: bool) -> Dataset:
+def _join(parts: Sequence[Dataset], problems: list[Problem], *, nested: bool, links: bool = True) -> Dataset:
     joined = _join_frames([(p.frame, p.history) for p in parts], files=tuple(f for p in parts for f in p.files))
     failed = any(p.severity == "error" for p in problems)
     # When a file failed, links into it would look broken: they are checked once everything loads.
-    problems.extend(check_across(joined.frame, links=not failed))
+    problems.extend(check_across(joined.frame, links=links and not failed))
     if any(p.severity == "error" for p in problems):
         raise IncidentDataError(problems)
     frame = expand_nested(joined.frame) if nested else joined.frame
@@ -223,13 +240,19 @@ def check_across(frame: pd.DataFrame, *, links: bool = True) -> list[Problem]:
     related = frame["related_ids"]
     has_links = (related.notna() & (related != "")).to_numpy()
     if links and has_links.any():
-        known = set(ids)
-        for pos in np.flatnonzero(has_links):
-            for index, target in enumerate(str(related.iat[pos]).split("\n")):
-                if target not in known:
-                    problems.append(Problem(
-                        str(frame["file"].iat[pos]), f"{target!r} is not the id of any incident loaded",
-                        int(frame["feature"].iat[pos]), str(ids.iat[pos]), f"related[{index}].id"))
+        rows = np.flatnonzero(has_links)
+        lists = pc.split_pattern(pa.array(related.iloc[rows]), "\n")
+        targets = pc.list_flatten(lists)
+        known = pc.is_in(targets, value_set=pa.array(ids).cast(targets.type)).to_numpy(zero_copy_only=False)
+        unknown = np.flatnonzero(~known)
+        if len(unknown):
+            parents = pc.list_parent_indices(lists).to_numpy()
+            offsets = lists.offsets.to_numpy()
+            for flat in unknown:
+                pos, target, index = rows[parents[flat]], targets[flat].as_py(), flat - offsets[parents[flat]]
+                problems.append(Problem(
+                    str(frame["file"].iat[pos]), f"{target!r} is not the id of any incident loaded",
+                    int(frame["feature"].iat[pos]), str(ids.iat[pos]), f"related[{index}].id"))
     return problems
 
 

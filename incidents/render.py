@@ -8,6 +8,7 @@ explicit option.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,6 +17,9 @@ from typing import Any, Final, Literal
 import folium
 import geopandas as gpd
 import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 from branca.element import CssLink, Element, Figure, JavascriptLink, MacroElement
 from folium.elements import JSCSSMixin
@@ -23,16 +27,22 @@ from jinja2 import Template
 
 from . import assets
 from .dates import format_period, parse_date
+from .grid import Grid, aggregate, grid_for, in_cell
 from .safety import safe_url, script_json
 from .vocab import CATEGORIES, STANCES, STATUSES, category_for
 
 TileChoice = Literal["none", "osm", "imagery"]
-ModeChoice = Literal["auto", "symbols", "points"]
+Mode = Literal["symbols", "points", "grid"]
+ModeChoice = Literal["auto", "symbols", "points", "grid"]
 
 #: Above this many incidents shown, individual SVG symbols give way to one canvas layer of points.
 SYMBOLS_LIMIT: Final = 2000
 #: Up to this many points, the canvas layer also carries titles for its popups.
 POINT_TITLES_LIMIT: Final = 20000
+#: Above this many incidents shown, the map draws grid cells with counts (see :mod:`incidents.grid`).
+GRID_LIMIT: Final = 250_000
+#: Point coordinates travel as integers of this many degrees (about a metre).
+COORDINATE_UNIT: Final = 1e-5
 
 ONLINE_TILES: Final[dict[str, dict[str, str]]] = {
     "osm": {
@@ -108,10 +118,22 @@ class IncidentLayer(JSCSSMixin, MacroElement):
         figure.script.add_child(Verbatim(script(self, kwargs)), name=self.get_name())
 
 
-def choose_mode(count: int, requested: ModeChoice = "auto") -> Literal["symbols", "points"]:
+def choose_mode(count: int, requested: ModeChoice = "auto") -> Mode:
+    """How to draw ``count`` incidents: each as a symbol with its whole record, as canvas points, or as grid cells."""
     if requested != "auto":
         return requested
-    return "symbols" if count <= SYMBOLS_LIMIT else "points"
+    if count <= SYMBOLS_LIMIT:
+        return "symbols"
+    return "points" if count <= GRID_LIMIT else "grid"
+
+
+def mode_for(frame: gpd.GeoDataFrame, requested: ModeChoice = "auto") -> Mode:
+    """The mode :func:`build_map` uses for ``frame``: by the number of incidents it can draw."""
+    return choose_mode(int(_on_map(frame.geometry.to_numpy()).sum()), requested)
+
+
+def _on_map(geometry: np.ndarray) -> np.ndarray:
+    return np.asarray(~(shapely.is_missing(geometry) | shapely.is_empty(geometry)), dtype=bool)
 
 
 def build_map(frame: gpd.GeoDataFrame, *, options: MapOptions | None = None,
@@ -138,43 +160,54 @@ def build_map(frame: gpd.GeoDataFrame, *, options: MapOptions | None = None,
 def map_payload(frame: gpd.GeoDataFrame, *, options: MapOptions, all_ids: Mapping[str, str] | None = None
                 ) -> dict[str, Any]:
     """The JSON the browser draws from: metadata, the incidents in the chosen mode, links and bounds."""
-    mode = choose_mode(len(frame), options.mode)
-    located = frame[frame.geometry.notna() & ~frame.geometry.is_empty] if len(frame) else frame
-    anchors = _anchors(located)
+    geometry = frame.geometry.to_numpy()
+    on_map = _on_map(geometry)
+    mode = choose_mode(int(on_map.sum()), options.mode)
+    anchors = _anchors(geometry[on_map])
     payload: dict[str, Any] = {
         "meta": {
             "mode": mode,
             "statuses": {code: {"label": s.label, "colour": s.colour} for code, s in STATUSES.items()},
             "categories": {code: {"label": category_for(code).label, "symbol": category_for(code).symbol}
-                           for code in sorted(set(frame["category"]) | set(CATEGORIES))},
+                           for code in sorted(set(frame["category"].unique()) | set(CATEGORIES))},
         },
         "basemap": assets.BASEMAP_GEOJSON if options.tiles == "none" else None,
         "tiles": ({k: v for k, v in ONLINE_TILES[options.tiles].items() if k != "host"}
                   if options.tiles != "none" else None),
-        "bounds": _bounds(located),
+        "bounds": _bounds(geometry[on_map]),
     }
     if mode == "symbols":
+        located = frame[on_map]
         titles = dict(all_ids) if all_ids is not None else dict(zip(frame["id"], frame["title"], strict=True))
         payload["incidents"] = _symbol_incidents(located, anchors, titles, options)
         payload["links"] = _links(located, anchors) if options.show_related else []
+    elif mode == "points":
+        point_titles = frame["title"][on_map] if on_map.sum() <= POINT_TITLES_LIMIT else None
+        payload["points"] = _points(anchors, frame["status"][on_map], frame["category"][on_map], point_titles)
     else:
-        payload["points"] = _points(located, anchors)
+        payload["grid"] = _grid(anchors, frame["status"][on_map])
     return payload
 
 
-def _anchors(located: gpd.GeoDataFrame) -> np.ndarray:
-    """One [lat, lng] per located incident: the point itself, or a point on the surface of a shape."""
-    if len(located) == 0:
-        return np.zeros((0, 2))
-    points = shapely.point_on_surface(located.geometry.to_numpy())
-    coords = shapely.get_coordinates(points)
-    return np.column_stack([coords[:, 1], coords[:, 0]])
+def _anchors(geometry: np.ndarray) -> np.ndarray:
+    """One [lat, lng] per geometry (none missing): the point itself, or a point on the surface of a shape."""
+    anchors = np.zeros((len(geometry), 2))
+    if len(geometry) == 0:
+        return anchors
+    points = shapely.get_type_id(geometry) == 0
+    anchors[points, 0] = shapely.get_y(geometry[points])
+    anchors[points, 1] = shapely.get_x(geometry[points])
+    if not points.all():
+        inside = shapely.point_on_surface(geometry[~points])
+        anchors[~points, 0] = shapely.get_y(inside)
+        anchors[~points, 1] = shapely.get_x(inside)
+    return anchors
 
 
-def _bounds(located: gpd.GeoDataFrame) -> list[list[float]] | None:
-    if len(located) == 0:
+def _bounds(geometry: np.ndarray) -> list[list[float]] | None:
+    if len(geometry) == 0:
         return None
-    west, south, east, north = located.total_bounds
+    west, south, east, north = shapely.total_bounds(geometry)
     return [[float(south), float(west)], [float(north), float(east)]]
 
 
@@ -213,22 +246,41 @@ def _links(located: gpd.GeoDataFrame, anchors: np.ndarray) -> list[dict[str, Any
     return links
 
 
-def _points(located: gpd.GeoDataFrame, anchors: np.ndarray) -> dict[str, Any]:
+def _points(anchors: np.ndarray, statuses: pd.Series, categories: pd.Series, titles: pd.Series | None
+            ) -> dict[str, Any]:
+    """The canvas layer's data as packed little-endian arrays in base64 (about 11 bytes per incident):
+    coordinates as int32 multiples of :data:`COORDINATE_UNIT`, status and category as uint8 indexes."""
     status_codes = list(STATUSES)
-    category_codes = sorted(set(located["category"]))
-    status_index = {code: i for i, code in enumerate(status_codes)}
-    category_index = {code: i for i, code in enumerate(category_codes)}
+    category_codes = sorted(categories.unique())
     points: dict[str, Any] = {
-        "lat": np.round(anchors[:, 0], 5).tolist(),
-        "lng": np.round(anchors[:, 1], 5).tolist(),
-        "status": [status_index[s] for s in located["status"]],
+        "count": len(anchors),
+        "unit": COORDINATE_UNIT,
+        "lat": _packed(np.round(anchors[:, 0] / COORDINATE_UNIT), "<i4"),
+        "lng": _packed(np.round(anchors[:, 1] / COORDINATE_UNIT), "<i4"),
+        "status": _packed(_codes(statuses, status_codes), "u1"),
         "status_codes": status_codes,
-        "category": [category_index[c] for c in located["category"]],
+        "category": _packed(_codes(categories, category_codes), "<u2"),
         "category_codes": category_codes,
     }
-    if len(located) <= POINT_TITLES_LIMIT:
-        points["title"] = [str(t) for t in located["title"]]
+    if titles is not None:
+        points["title"] = [str(t) for t in titles]
     return points
+
+
+def _grid(anchors: np.ndarray, statuses: pd.Series) -> dict[str, Any]:
+    status_codes = list(STATUSES)
+    cells = aggregate(anchors, _codes(statuses, status_codes), statuses=len(status_codes), grid=grid_for(anchors))
+    return {**cells, "status_codes": status_codes, "count": len(anchors)}
+
+
+def _codes(values: pd.Series, codes: list[str]) -> np.ndarray:
+    """The index in ``codes`` of each value (all of them are in ``codes``)."""
+    found = pc.index_in(pa.array(values, type=pa.large_string()), value_set=pa.array(codes, type=pa.large_string()))
+    return np.asarray(found.fill_null(0).to_numpy(zero_copy_only=False))
+
+
+def _packed(values: np.ndarray, dtype: str) -> str:
+    return base64.b64encode(np.ascontiguousarray(values, dtype=dtype).tobytes()).decode("ascii")
 
 
 def record_model(props: Mapping[str, Any], *, status: str | None = None,
@@ -366,12 +418,38 @@ def _history_line(entry: Mapping[str, Any], sources: list[Any]) -> str:
 def incidents_at(frame: gpd.GeoDataFrame, lat: float, lng: float, *, tolerance_deg: float = 1e-5
                  ) -> gpd.GeoDataFrame:
     """The incidents drawn at a clicked position: those whose map anchor is there, else whose shape is there."""
-    located = frame[frame.geometry.notna()]
-    if len(located) == 0:
-        return located
-    anchors = _anchors(located)
+    geometry = frame.geometry.to_numpy()
+    on_map = _on_map(geometry)
+    if not on_map.any():
+        return frame.iloc[0:0]
+    anchors = _anchors(geometry[on_map])
     near = (np.abs(anchors[:, 0] - lat) <= tolerance_deg) & (np.abs(anchors[:, 1] - lng) <= tolerance_deg)
     if near.any():
-        return located[near]
-    hit = shapely.dwithin(located.geometry.to_numpy(), shapely.Point(lng, lat), 1e-3)
-    return located[np.asarray(hit, dtype=bool)]
+        return frame[_spread(on_map, near)]
+    hit = np.asarray(shapely.dwithin(geometry[on_map], shapely.Point(lng, lat), 1e-3), dtype=bool)
+    return frame[_spread(on_map, hit)]
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """A grid cell the analyst clicked: its incidents and its west, south, east, north."""
+
+    incidents: gpd.GeoDataFrame
+    bbox: tuple[float, float, float, float]
+
+
+def cell_at(frame: gpd.GeoDataFrame, lat: float, lng: float) -> Cell:
+    """The grid cell of the map drawn for ``frame`` (in grid mode) that contains ``lat``, ``lng``."""
+    geometry = frame.geometry.to_numpy()
+    on_map = _on_map(geometry)
+    anchors = _anchors(geometry[on_map])
+    grid: Grid = grid_for(anchors)
+    inside, (row, column) = in_cell(anchors, grid, lat, lng)
+    return Cell(frame[_spread(on_map, inside)], grid.bbox(row, column))
+
+
+def _spread(on_map: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """A mask over every row from a mask over the rows on the map."""
+    mask = np.zeros(len(on_map), dtype=bool)
+    mask[np.flatnonzero(on_map)[chosen]] = True
+    return mask

@@ -37,6 +37,51 @@ _TYPE_NAMES: Final = {0: "Point", 1: "LineString", 3: "Polygon", 4: "MultiPoint"
 
 def write_geoparquet(dataset: Dataset, path: str | os.PathLike[str]) -> None:
     """Write ``dataset`` as GeoParquet 1.0 (WKB geometry, longitude/latitude), lz4-compressed."""
+    table = _table(dataset)
+    # lz4 reads about four times faster than zstd here, for files about twice as large.
+    pq.write_table(table, path, compression="lz4", row_group_size=256 * 1024,
+                   use_dictionary=[c for c in _DICTIONARY_COLUMNS if c in table.column_names])
+
+
+def write_arrow(dataset: Dataset, path: str | os.PathLike[str]) -> None:
+    """Write ``dataset`` as an uncompressed Arrow IPC file, with point coordinates in plain ``x``/``y`` columns.
+
+    The cache's format: :func:`read_arrow` maps it into memory instead of reading it, and builds points from
+    coordinates instead of decoding WKB, so a million incidents open in well under a second. Larger on disk than
+    GeoParquet, and not meant to be shared: use :func:`write_geoparquet` for that.
+    """
+    table = _table(dataset)
+    geometry = dataset.frame.geometry.to_numpy()
+    points = shapely.get_type_id(geometry) == 0
+    coordinates = np.full((len(geometry), 2), np.nan)
+    if points.any():
+        coordinates[points] = shapely.get_coordinates(geometry[points])[:, :2]
+    wkb = table.column("geometry").to_numpy(zero_copy_only=False)
+    wkb[points] = None
+    table = (table.set_column(table.schema.get_field_index("geometry"), "geometry", pa.array(wkb, type=pa.binary()))
+             .append_column("x", pa.array(coordinates[:, 0])).append_column("y", pa.array(coordinates[:, 1])))
+    with pa.OSFile(os.fspath(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+
+
+def read_arrow(path: str | os.PathLike[str], *, name: str | None = None) -> Dataset:
+    """Read a file written by :func:`write_arrow` (trusted: this tool's own cache), memory-mapped."""
+    label = name or os.fspath(path)
+    try:
+        with pa.memory_map(os.fspath(path)) as source:
+            table = pa.ipc.open_file(source).read_all()
+    except (OSError, pa.ArrowException) as error:
+        raise IncidentDataError([Problem(label, f"is not a readable incident Arrow file ({error})")]) from None
+    info = _provenance(table, label)
+    x = table.column("x").to_numpy()
+    y = table.column("y").to_numpy()
+    points = ~np.isnan(x)
+    geometry = shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False))
+    geometry[points] = shapely.points(x[points], y[points])
+    return _dataset_from_table(table.drop_columns(["x", "y"]), info, label, geometry=geometry)
+
+
+def _table(dataset: Dataset) -> pa.Table:
     frame = dataset.frame
     dates, statuses = _history_lists(dataset)
     columns: dict[str, pa.Array] = {}
@@ -69,12 +114,9 @@ def write_geoparquet(dataset: Dataset, path: str | os.PathLike[str]) -> None:
         "files": [_fields(f) for f in dataset.files],
         "warnings": [_fields(w) for w in dataset.warnings],
     }
-    table = pa.table(columns).replace_schema_metadata(
+    return pa.table(columns).replace_schema_metadata(
         {b"geo": json.dumps(geo).encode(), METADATA_KEY: json.dumps(provenance).encode()}
     )
-    # lz4 reads about four times faster than zstd here, for files about twice as large.
-    pq.write_table(table, path, compression="lz4", row_group_size=256 * 1024,
-                   use_dictionary=[c for c in _DICTIONARY_COLUMNS if c in table.column_names])
 
 
 def is_parquet(data_start: bytes) -> bool:
@@ -136,7 +178,8 @@ def _provenance(table: pa.Table, label: str) -> dict[str, Any]:
     return info
 
 
-def _dataset_from_table(table: pa.Table, info: dict[str, Any], label: str) -> Dataset:
+def _dataset_from_table(table: pa.Table, info: dict[str, Any], label: str, *, geometry: np.ndarray | None = None
+                        ) -> Dataset:
     dates = table.column("history_dates").combine_chunks()
     statuses = table.column("history_statuses").combine_chunks()
     lengths = pc.list_value_length(dates).fill_null(0).to_numpy(zero_copy_only=False)
@@ -144,11 +187,12 @@ def _dataset_from_table(table: pa.Table, info: dict[str, Any], label: str) -> Da
         {
             "row": np.repeat(np.arange(len(lengths), dtype="int64"), lengths),
             "date": dates.flatten().to_numpy(zero_copy_only=False).astype(DATETIME_UNIT),
-            "status": np.asarray(statuses.flatten().to_pylist(), dtype=object),
+            "status": _strings(statuses.flatten()),
         }
     )
     plain = table.drop_columns(["geometry", *HISTORY_COLUMNS]).to_pandas()
-    geometry = shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False))
+    if geometry is None:
+        geometry = shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False))
     frame = gpd.GeoDataFrame(plain, geometry=gpd.GeoSeries(geometry, crs="EPSG:4326"))
     for column in ("start_time", "end_time", "first_reported"):
         frame[column] = frame[column].to_numpy().astype(DATETIME_UNIT)
@@ -156,6 +200,13 @@ def _dataset_from_table(table: pa.Table, info: dict[str, Any], label: str) -> Da
     warnings = tuple(Problem(**w) for w in info["warnings"])
     del label
     return Dataset(frame=frame, history=history, warnings=warnings, files=files)
+
+
+def _strings(array: pa.Array) -> np.ndarray:
+    """A string array with few distinct values as a numpy object array, each distinct value made once."""
+    encoded = array.dictionary_encode()
+    names = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+    return names[encoded.indices.to_numpy(zero_copy_only=False)] if len(names) else np.empty(0, dtype=object)
 
 
 def _history_lists(dataset: Dataset) -> tuple[list[list[Any]], list[list[str]]]:

@@ -3,6 +3,7 @@ an analyst sorts by. Cells are plain values (a table widget never interprets the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 import geopandas as gpd
@@ -32,8 +33,8 @@ def table_frame(selected: gpd.GeoDataFrame, *, limit: int | None = ROW_LIMIT) ->
         {
             "Start": pd.to_datetime(selected["start_time"].to_numpy()),
             "Title": selected["title"].to_numpy(dtype=object),
-            "Status": [STATUSES[code].label if code in STATUSES else str(code) for code in selected["status"]],
-            "Category": [category_for(str(code)).label for code in selected["category"]],
+            "Status": _labels(selected["status"], lambda code: STATUSES[code].label if code in STATUSES else code),
+            "Category": _labels(selected["category"], lambda code: category_for(code).label),
             "Place": selected["place"].to_numpy(dtype=object),
             "Country": selected["country"].to_numpy(dtype=object),
             "Perpetrator": selected["perpetrator"].to_numpy(dtype=object),
@@ -48,6 +49,13 @@ def table_frame(selected: gpd.GeoDataFrame, *, limit: int | None = ROW_LIMIT) ->
         },
         columns=list(COLUMNS),
     )
+
+
+def _labels(codes: pd.Series, label: Callable[[str], str]) -> np.ndarray:
+    """The label of each code, each distinct code looked up once."""
+    distinct = codes.unique()
+    labels: np.ndarray = codes.map({code: label(str(code)) for code in distinct}).to_numpy(dtype=object)
+    return labels
 
 
 def _figure(low: float, high: float) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any, Final, Literal
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -52,7 +51,11 @@ def bin_ends(starts: np.ndarray, unit: Unit) -> np.ndarray:
     return (starts.astype("datetime64[M]") + np.timedelta64(1, "M")).astype("datetime64[D]")
 
 
-def histogram(frame: gpd.GeoDataFrame, *, unit: Unit) -> pd.DataFrame:
+#: The columns :func:`histogram` reads (``IncidentFilter.apply(dataset, columns=HISTOGRAM_COLUMNS)``).
+HISTOGRAM_COLUMNS: Final = ("start_time", "status")
+
+
+def histogram(frame: pd.DataFrame, *, unit: Unit) -> pd.DataFrame:
     """Incidents per bin of their start day and status (as shown: as of the filter's date), one row per
     non-empty bin and status: ``start``/``end`` (ISO days, end exclusive), ``status`` (label), ``rank`` (its
     place in the stack), ``count`` and ``period`` (the bin in words)."""

@@ -12,12 +12,16 @@ from incidents.controls import (
     Controls,
     Extent,
     as_of_range,
+    category_codes,
     category_counts,
+    category_label,
     clamp_window,
     controls_for,
     data_extent,
     filter_for,
+    status_codes,
     status_counts,
+    status_label,
     step_window,
 )
 
@@ -119,3 +123,12 @@ def test_counts_leave_out_their_own_facet(syria: Dataset) -> None:
     chemical = IncidentFilter(categories={"chemical_attack", "drone"})
     assert status_counts(syria, chemical) == {"verified": 2, "claimed": 0, "disputed": 0, "debunked": 0}
     assert category_counts(syria, chemical)["drone"] == 0  # a code from a link stays choosable
+
+
+def test_labels_the_browser_showed_before_the_counts_changed_map_back_to_codes() -> None:
+    # what Streamlit returns when the browser sends a label of an earlier run: the label's text
+    assert status_codes(["verified", status_label("claimed", 1), "Verified (4)", "confirmed (2)"]) == \
+        ["verified", "claimed"]
+    assert status_codes([]) == []
+    assert category_codes([category_label("airstrike", 3), "shelling", category_label("drone_sighting", 2),
+                           "airstrike"]) == ["airstrike", "shelling", "drone_sighting"]

@@ -125,10 +125,11 @@ def test_a_bad_upload_is_reported_and_not_added(syria: Dataset) -> None:
     combined, problems = with_upload(syria, duplicate)
     assert combined is syria
     assert len(problems) == 6 and "is already the id of feature #1" in str(problems[0])
-    other = read_upload("notes.txt", b"hello")
+    other = read_upload("notes.pdf", b"hello")
     assert other.dataset is None
-    assert str(other.problems[0]) == "notes.txt: is not a file the dashboard can read; add a .geojson, .json file"
-    assert upload_suffixes() == ["geojson", "json"]
+    assert str(other.problems[0]) == ("notes.pdf: is not a file the dashboard can read; add a .csv, .geojson, .json, "
+                                      ".tsv, .txt file")
+    assert upload_suffixes() == ["csv", "geojson", "json", "tsv", "txt"]
 
 
 def test_an_upload_is_never_opened_as_a_path(tmp_path: Path) -> None:

@@ -108,6 +108,9 @@ def test_csv_neutralises_formulas_but_not_numbers() -> None:
     assert (row["place"], row["perpetrator"], row["description"]) == ("'+1", "'@SUM(A1)", "'-2+3")
     assert (row["longitude"], row["latitude"]) == ("-3.5", "-20.25")
     assert neutralise_formula("ordinary") == "ordinary"
+    assert neutralise_formula("  =1+1") == "'  =1+1" and neutralise_formula("\u3000=1") == "'\u3000=1"
+    assert neutralise_formula("＝HYPERLINK(1)") == "'＝HYPERLINK(1)" and neutralise_formula("＠x") == "'＠x"
+    assert neutralise_formula("a = b") == "a = b" and neutralise_formula(" plain") == " plain"
 
 
 def test_csv_bytes_carry_a_utf8_bom_for_spreadsheets() -> None:

@@ -138,3 +138,14 @@ def test_slug_names_the_filter_for_file_names() -> None:
                          date_to="2017-04-13", query="Sarin <script>")
     assert flt.slug() == "incidents-verified-chemical_attack-2017-04-04_to_2017-04-13-sarin-script"
     assert IncidentFilter().slug() == "incidents"
+
+
+def test_apply_to_some_columns_gives_the_same_rows_and_statuses(syria: Dataset) -> None:
+    for flt in (IncidentFilter(), IncidentFilter(as_of="2017-04-13"), IncidentFilter(statuses={"verified"})):
+        whole = flt.apply(syria)
+        part = flt.apply(syria, columns=["status", "id"])
+        assert list(part.columns) == ["status", "id"]
+        assert list(part["id"]) == list(whole["id"]) and list(part["status"]) == list(whole["status"])
+    everything = IncidentFilter().apply(syria)
+    everything["title"] = "changed"  # the result is the caller's: the dataset's own frame stays as it was
+    assert "changed" not in set(syria.frame["title"])

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -15,8 +16,9 @@ import pytest
 
 from incidents import IncidentDataError, IncidentFilter, load_incidents, to_geojson
 from incidents import cache as content_cache
-from incidents.store import read_geoparquet, write_geoparquet
-from incidents.synth import synthetic_collection
+from incidents import load as load_module
+from incidents.store import read_arrow, read_geoparquet, write_arrow, write_geoparquet
+from incidents.synth import synthetic_collection, write_synthetic_geojson
 
 from .conftest import BUNDLED, DATA, ROOT
 
@@ -103,10 +105,49 @@ def test_a_damaged_cache_entry_is_a_miss(tmp_path: Path) -> None:
 
 
 def test_bad_files_are_never_cached(tmp_path: Path) -> None:
-    before = set(Path(os.environ["INCIDENTS_CACHE_DIR"]).glob("*.parquet"))
+    before = set(Path(os.environ["INCIDENTS_CACHE_DIR"]).glob("*.arrow"))
     with pytest.raises(IncidentDataError):
         load_incidents(DATA / "bad" / "bad-status.geojson", cache=True)
-    assert set(Path(os.environ["INCIDENTS_CACHE_DIR"]).glob("*.parquet")) == before
+    assert set(Path(os.environ["INCIDENTS_CACHE_DIR"]).glob("*.arrow")) == before
+
+
+def test_the_cache_format_keeps_every_geometry_kind_and_the_history(tmp_path: Path) -> None:
+    source = tmp_path / "mixed.geojson"
+    write_synthetic_geojson(str(source), 300, seed=5)
+    dataset = load_incidents(source, nested=False)
+    assert set(dataset.frame.geometry.geom_type.dropna()) >= {"Point", "Polygon", "LineString"}
+    assert dataset.frame.geometry.isna().any()
+    write_arrow(dataset, tmp_path / "entry.arrow")
+    back = read_arrow(tmp_path / "entry.arrow")
+    assert back.frame.geometry.geom_equals_exact(dataset.frame.geometry, tolerance=0).sum() == \
+        dataset.frame.geometry.notna().sum()
+    assert back.frame.geometry.isna().equals(dataset.frame.geometry.isna())
+    pd.testing.assert_frame_equal(back.frame.drop(columns="geometry"), dataset.frame.drop(columns="geometry"),
+                                  check_dtype=False)
+    pd.testing.assert_frame_equal(back.history, dataset.history, check_dtype=False)
+    assert back.warnings == dataset.warnings and back.files == dataset.files
+
+
+def test_a_known_file_is_not_hashed_again_until_it_is_rewritten(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "syria.geojson"
+    shutil.copy(BUNDLED, path)
+    hashed: list[str] = []
+    compute = load_module._file_digest
+
+    def counting(*args: Any, **kwargs: Any) -> str:
+        hashed.append(str(args[0]))
+        return compute(*args, **kwargs)
+
+    monkeypatch.setattr(load_module, "_file_digest", counting)
+    first = load_incidents(path, cache=True, nested=False)
+    load_incidents(path, cache=True, nested=False)
+    assert len(hashed) == 1
+    text = path.read_text().replace("Khan Sheikhoun", "Khan Shaykhun", 1)
+    path.write_text(text)
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1))  # a rewrite within the same tick
+    changed = load_incidents(path, cache=True, nested=False)
+    assert len(hashed) == 2 and changed.files[0].sha256 != first.files[0].sha256
 
 
 def test_synthetic_data_is_valid_reproducible_and_varied() -> None:

@@ -283,14 +283,16 @@
     return drawn;
   }
 
-  // Many incidents: one canvas layer draws them all from flat arrays; a click finds the nearest point and
-  // fires a click on this layer at the incident's own coordinates (which streamlit-folium reports back).
-  var PointsLayer = L.Layer.extend({
-    initialize: function (payload) {
-      this._payload = payload;
-      this._lat = payload.points.lat;
-      this._lng = payload.points.lng;
-    },
+  // Packed arrays from the server (incidents/render.py `_packed`): base64 of little-endian numbers.
+  function unpack(text, ArrayType) {
+    var bytes = global.atob(text);
+    var buffer = new Uint8Array(bytes.length);
+    for (var i = 0; i < bytes.length; i++) buffer[i] = bytes.charCodeAt(i);
+    return new ArrayType(buffer.buffer);
+  }
+
+  // Draws on one canvas above the map's overlay pane, redrawn after every move; subclasses draw and pick.
+  var CanvasLayer = L.Layer.extend({
     onAdd: function (map) {
       this._map = map;
       this._canvas = L.DomUtil.create("canvas", "im-points leaflet-zoom-hide");
@@ -307,8 +309,7 @@
     _redraw: function () {
       var map = this._map;
       var size = map.getSize();
-      var topLeft = map.containerPointToLayerPoint([0, 0]);
-      L.DomUtil.setPosition(this._canvas, topLeft);
+      L.DomUtil.setPosition(this._canvas, map.containerPointToLayerPoint([0, 0]));
       var ratio = global.devicePixelRatio || 1;
       this._canvas.width = size.x * ratio;
       this._canvas.height = size.y * ratio;
@@ -316,21 +317,48 @@
       this._canvas.style.height = size.y + "px";
       var context = this._canvas.getContext("2d");
       context.setTransform(ratio, 0, 0, ratio, 0, 0);
-      var meta = this._payload.meta;
-      var colours = this._payload.points.status_codes.map(function (code) {
-        return (meta.statuses[code] || { colour: "#777777" }).colour;
-      });
-      var statuses = this._payload.points.status;
+      this._draw(context, map, size);
+    },
+    // A click reported to the server: streamlit-folium sends the position of a layer's click event back.
+    _report: function (latlng, content, event) {
+      L.popup({ maxWidth: 360 }).setLatLng(latlng).setContent(content).openOn(this._map);
+      this.fire("click", { latlng: latlng, originalEvent: event.originalEvent });
+    }
+  });
+
+  function statusColours(meta, codes) {
+    return codes.map(function (code) { return (meta.statuses[code] || { colour: "#777777" }).colour; });
+  }
+
+  // Many incidents: one canvas layer draws them all from packed arrays; a click finds the nearest point and
+  // reports the incident's own coordinates, so the server can show its whole record beside the map.
+  var PointsLayer = CanvasLayer.extend({
+    initialize: function (payload) {
+      var points = payload.points;
+      this._payload = payload;
+      this._count = points.count;
+      var lat = unpack(points.lat, Int32Array), lng = unpack(points.lng, Int32Array);
+      this._lat = new Float64Array(this._count);
+      this._lng = new Float64Array(this._count);
+      for (var i = 0; i < this._count; i++) {
+        this._lat[i] = lat[i] * points.unit;
+        this._lng[i] = lng[i] * points.unit;
+      }
+      this.status = unpack(points.status, Uint8Array);
+      this.category = unpack(points.category, Uint16Array);
+    },
+    _draw: function (context, map, size) {
+      var colours = statusColours(this._payload.meta, this._payload.points.status_codes);
       var radius = map.getZoom() >= 9 ? 5 : 3.5;
-      var screenX = new Float32Array(this._lat.length);
-      var screenY = new Float32Array(this._lat.length);
+      var screenX = new Float32Array(this._count);
+      var screenY = new Float32Array(this._count);
       context.lineWidth = 0.6;
       context.strokeStyle = "rgba(20,20,20,0.7)";
       for (var s = 0; s < colours.length; s++) {
         context.fillStyle = colours[s];
         context.beginPath();
-        for (var i = 0; i < this._lat.length; i++) {
-          if (statuses[i] !== s) continue;
+        for (var i = 0; i < this._count; i++) {
+          if (this.status[i] !== s) continue;
           var point = map.latLngToContainerPoint([this._lat[i], this._lng[i]]);
           screenX[i] = point.x;
           screenY[i] = point.y;
@@ -347,32 +375,76 @@
     _onMapClick: function (event) {
       var x = event.containerPoint.x, y = event.containerPoint.y;
       var best = -1, bestDistance = 64;
-      for (var i = 0; i < this._lat.length; i++) {
+      for (var i = 0; i < this._count; i++) {
         var dx = this._screenX[i] - x, dy = this._screenY[i] - y;
         var distance = dx * dx + dy * dy;
         if (distance < bestDistance) { best = i; bestDistance = distance; }
       }
       if (best < 0) return;
-      var latlng = L.latLng(this._lat[best], this._lng[best]);
       var points = this._payload.points;
-      var meta = this._payload.meta;
-      var code = points.status_codes[points.status[best]];
-      var label = (meta.statuses[code] || { label: code }).label;
+      var code = points.status_codes[this.status[best]];
+      var label = (this._payload.meta.statuses[code] || { label: code }).label;
       var title = points.title ? points.title[best] : "Incident";
-      L.popup({ maxWidth: 360 })
-        .setLatLng(latlng)
-        .setContent(shortElement(title, label, "The full record is shown beside the map."))
-        .openOn(this._map);
-      this.fire("click", { latlng: latlng, index: best, originalEvent: event.originalEvent });
+      this._report(L.latLng(this._lat[best], this._lng[best]),
+        shortElement(title, label, "The full record is shown beside the map."), event);
+    }
+  });
+
+  // Very many incidents: counts per grid cell (incidents/grid.py), each cell shaded by its count and coloured
+  // by its most frequent status; a click reports the cell's centre, and the server lists the cell's incidents.
+  var GridLayer = CanvasLayer.extend({
+    initialize: function (payload) {
+      this._payload = payload;
+      this._grid = payload.grid;
+      var most = 1;
+      this._grid.cells.forEach(function (cell) { most = Math.max(most, cell[2]); });
+      this._most = most;
+    },
+    _cellAt: function (latlng) {
+      var step = this._grid.step;
+      var row = Math.floor(latlng.lat / step), column = Math.floor(latlng.lng / step);
+      for (var i = 0; i < this._grid.cells.length; i++) {
+        if (this._grid.cells[i][0] === row && this._grid.cells[i][1] === column) return this._grid.cells[i];
+      }
+      return null;
+    },
+    _draw: function (context, map) {
+      var step = this._grid.step, most = this._most;
+      var colours = statusColours(this._payload.meta, this._grid.status_codes);
+      context.lineWidth = 0.5;
+      context.strokeStyle = "rgba(20,20,20,0.45)";
+      this._grid.cells.forEach(function (cell) {
+        var south = cell[0] * step, west = cell[1] * step;
+        var a = map.latLngToContainerPoint([south + step, west]);
+        var b = map.latLngToContainerPoint([south, west + step]);
+        var top = 0;
+        for (var s = 1; s < colours.length; s++) if (cell[3 + s] > cell[3 + top]) top = s;
+        context.globalAlpha = 0.3 + 0.65 * Math.log(1 + cell[2]) / Math.log(1 + most);
+        context.fillStyle = colours[top];
+        context.fillRect(a.x, a.y, b.x - a.x, b.y - a.y);
+        context.globalAlpha = 1;
+        context.strokeRect(a.x, a.y, b.x - a.x, b.y - a.y);
+      });
+    },
+    _onMapClick: function (event) {
+      var cell = this._cellAt(event.latlng);
+      if (!cell) return;
+      var step = this._grid.step, meta = this._payload.meta, codes = this._grid.status_codes;
+      var parts = codes.map(function (code, s) {
+        return cell[3 + s] + " " + (meta.statuses[code] || { label: code }).label.toLowerCase();
+      }).filter(function (text, s) { return cell[3 + s] > 0; });
+      var centre = L.latLng((cell[0] + 0.5) * step, (cell[1] + 0.5) * step);
+      this._report(centre, shortElement(cell[2] + " incidents in this cell", parts.join(", "),
+        "They are listed beside the map, where you can narrow the filter to this cell."), event);
     }
   });
 
   function count(values, codes) {
     var result = {};
-    values.forEach(function (index) {
-      var code = codes[index];
+    for (var i = 0; i < values.length; i++) {
+      var code = codes[values[i]];
       result[code] = (result[code] || 0) + 1;
-    });
+    }
     return result;
   }
 
@@ -394,14 +466,23 @@
         counts.status[incident.status] = (counts.status[incident.status] || 0) + 1;
         counts.category[incident.category] = (counts.category[incident.category] || 0) + 1;
       });
-    } else {
+    } else if (meta.mode === "points") {
       var layer = new PointsLayer(payload);
       layer.addTo(map);
-      drawn = payload.points.lat.length;
+      drawn = payload.points.count;
       counts = {
-        status: count(payload.points.status, payload.points.status_codes),
-        category: count(payload.points.category, payload.points.category_codes)
+        status: count(layer.status, payload.points.status_codes),
+        category: count(layer.category, payload.points.category_codes)
       };
+    } else {
+      new GridLayer(payload).addTo(map);
+      drawn = payload.grid.count;
+      counts = { status: {}, category: {} };
+      payload.grid.cells.forEach(function (cell) {
+        payload.grid.status_codes.forEach(function (code, s) {
+          counts.status[code] = (counts.status[code] || 0) + cell[3 + s];
+        });
+      });
     }
     legend(map, meta, counts);
     if (payload.bounds) {
