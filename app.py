@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any, Final, NamedTuple
 
 import geopandas as gpd
+import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
@@ -42,6 +42,7 @@ from incidents.detail import problems_markdown, record_markdown
 from incidents.downloads import KINDS, download_bytes, download_label, file_name
 from incidents.errors import Problem
 from incidents.filters import text_bbox
+from incidents.model import VIEW_COLUMNS, full_rows
 from incidents.render import (
     GRID_LIMIT,
     ONLINE_TILES,
@@ -184,8 +185,9 @@ def show_problems(title: str, problems: tuple[Problem, ...] | list[Problem], *, 
         st.warning(text)
 
 
-def show_record(dataset: Dataset, key: DataKey, row: Mapping[str, Any]) -> None:
-    props = json.loads(row["properties_json"])
+def show_record(dataset: Dataset, key: DataKey, row: pd.Series) -> None:
+    """The whole record of the incident in ``row`` (a row of a filtered view, its status as shown)."""
+    props = json.loads(dataset.frame.at[row.name, "properties_json"])
     record = record_model(props, status=str(row["status"]), titles=titles_of(key, dataset))
     st.markdown(record_markdown(record))
 
@@ -335,7 +337,8 @@ def map_and_clicked(dataset: Dataset, key: DataKey, selected: gpd.GeoDataFrame, 
     map_column, side_column = st.columns([3, 1])
     mode = mode_for(selected, "grid" if look.density else "auto")
     with map_column:
-        fmap = build_map(selected, options=MapOptions(tiles=look.tiles, mode=mode, height=MAP_HEIGHT),
+        drawn = full_rows(dataset, selected) if mode == "symbols" else selected  # symbols carry whole records
+        fmap = build_map(drawn, options=MapOptions(tiles=look.tiles, mode=mode, height=MAP_HEIGHT),
                          all_ids=titles_of(key, dataset) if mode == "symbols" else None)
         result = st_folium(fmap, key=MAP, returned_objects=["last_object_clicked"], height=MAP_HEIGHT,
                            use_container_width=True)
@@ -353,10 +356,10 @@ def map_and_clicked(dataset: Dataset, key: DataKey, selected: gpd.GeoDataFrame, 
             else:
                 st.caption("Click a symbol on the map to see its full record here." if mode != "grid" else
                            "Each square counts the incidents in it. Click one to list them here.")
-        unlocated = selected[selected.geometry.isna()]
+        unlocated = selected["title"][selected.geometry.isna().to_numpy()]
         if len(unlocated):
             st.markdown(f"**Not on the map (no location): {len(unlocated)}**")
-            st.markdown("\n".join(f"- {escape_markdown(title)}" for title in unlocated["title"].head(LISTED)))
+            st.markdown("\n".join(f"- {escape_markdown(title)}" for title in unlocated.head(LISTED)))
             if len(unlocated) > LISTED:
                 st.caption(f"… and {len(unlocated) - LISTED} more: see the table")
 
@@ -436,7 +439,7 @@ def main() -> None:
             st.session_state[window_key] = step_buttons(clamp_window(st.session_state[window_key], extent), extent)
 
     flt = filter_for(widget_controls(window_key), extent, link=link_filter)
-    selected = flt.apply(dataset)
+    selected = flt.apply(dataset, columns=VIEW_COLUMNS)
     if query_now() != flt.to_query():
         st.query_params.from_dict(flt.to_query())
 

@@ -168,7 +168,8 @@ def _check_document(document: Any, source: SourceFile) -> Dataset:
         raise IncidentDataError(problems)
     frame, history = frame_from_rows(result.rows, nested=False)
     problems.extend(country_mismatch_warnings(frame))
-    return Dataset(frame=frame, history=history, warnings=tuple(problems), files=(source,))
+    return Dataset(frame=frame, history=history, warnings=tuple(problems), files=(source,),
+                   consistent=not check_across(frame))
 
 
 def _cached(digest: str, name: str) -> Dataset | None:
@@ -177,10 +178,12 @@ def _cached(digest: str, name: str) -> Dataset | None:
         return None
     # The same content may have been cached under another name: messages and rows name this file.
     old = {f.name for f in found.files}
+    if old == {name}:
+        return found
     frame = found.frame.assign(file=name)
     warnings = tuple(replace(w, file=name) if w.file in old else w for w in found.warnings)
     files = tuple(replace(f, name=name) for f in found.files)
-    return Dataset(frame=frame, history=found.history, warnings=warnings, files=files)
+    return replace(found, frame=frame, warnings=warnings, files=files)
 
 
 def _file_digest(path: Path, *, name: str, limit: int) -> str:
@@ -199,12 +202,15 @@ def _file_digest(path: Path, *, name: str, limit: int) -> str:
 def _join(parts: Sequence[Dataset], problems: list[Problem], *, nested: bool, links: bool = True) -> Dataset:
     joined = _join_frames([(p.frame, p.history) for p in parts], files=tuple(f for p in parts for f in p.files))
     failed = any(p.severity == "error" for p in problems)
+    checked = len(parts) == 1 and parts[0].consistent  # one file, checked on its own when it was first read
     # When a file failed, links into it would look broken: they are checked once everything loads.
-    problems.extend(check_across(joined.frame, links=links and not failed))
+    if not checked:
+        problems.extend(check_across(joined.frame, links=links and not failed))
     if any(p.severity == "error" for p in problems):
         raise IncidentDataError(problems)
     frame = expand_nested(joined.frame) if nested else joined.frame
-    return Dataset(frame=frame, history=joined.history, warnings=tuple(problems), files=joined.files)
+    return Dataset(frame=frame, history=joined.history, warnings=tuple(problems), files=joined.files,
+                   consistent=checked or links)
 
 
 def _join_frames(pieces: Sequence[tuple[gpd.GeoDataFrame, pd.DataFrame]], *, files: tuple[SourceFile, ...]

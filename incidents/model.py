@@ -24,8 +24,14 @@ FLAT_COLUMNS: Final = (
     "start_time", "end_time", "first_reported", "place", "admin1", "country", "location_precision",
     "uncertainty_m", "perpetrator", "claimants", "killed_min", "killed_max", "injured_min", "injured_max",
     "source_count", "claim_count", "related_ids", "search_text", "file", "feature", "properties_json",
+    "geometry_type", "anchor_lat", "anchor_lng",
 )
 DATETIME_UNIT: Final = "datetime64[s]"
+#: The columns that hold most of a frame's bytes (whole records and the text searched), and the others: a view of
+#: many incidents takes only these (``IncidentFilter.apply(dataset, columns=VIEW_COLUMNS)``), which costs a
+#: fraction of a full copy, and fetches the whole rows of the few it shows in full (:func:`full_rows`).
+HEAVY_COLUMNS: Final = ("properties_json", "search_text", "description")
+VIEW_COLUMNS: Final = (*(c for c in FLAT_COLUMNS if c not in HEAVY_COLUMNS), "geometry")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +47,15 @@ class SourceFile:
 @dataclass(frozen=True, slots=True)
 class Dataset:
     """Incidents as loaded: ``frame`` holds one row per incident (index 0…n-1), ``history`` one row per
-    status-history entry (``row``, ``date``, ``status``), ``warnings`` what was accepted with a remark."""
+    status-history entry (``row``, ``date``, ``status``), ``warnings`` what was accepted with a remark.
+    ``consistent``: its ids were checked unique and its ``related`` links found within it (so a dataset of one
+    file read back from the cache need not be checked again)."""
 
     frame: gpd.GeoDataFrame
     history: pd.DataFrame
     warnings: tuple[Problem, ...]
     files: tuple[SourceFile, ...]
+    consistent: bool = False
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -55,6 +64,13 @@ class Dataset:
         """The properties of incident ``row`` exactly as they were read."""
         result: dict[str, Any] = json.loads(self.frame.at[row, "properties_json"])
         return result
+
+
+def full_rows(dataset: Dataset, selected: pd.DataFrame) -> gpd.GeoDataFrame:
+    """The whole rows of the incidents in ``selected`` (a filtered frame, perhaps of some columns only), with the
+    status ``selected`` shows (as of the filter's date)."""
+    rows = dataset.frame.loc[selected.index]
+    return rows.assign(status=selected["status"].to_numpy()) if "status" in selected.columns else rows
 
 
 def frame_from_rows(rows: Sequence[Row], *, nested: bool = True) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
@@ -103,7 +119,9 @@ def frame_from_rows(rows: Sequence[Row], *, nested: bool = True) -> tuple[gpd.Ge
         data[name] = pd.array(columns[name], dtype="str")
     for name in ("source_count", "claim_count", "feature"):
         data[name] = np.array(columns[name], dtype="int64")
-    frame = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(_geometries(rows), crs="EPSG:4326"))
+    shapes = _geometries(rows)
+    data.update(geometry_columns(shapes))
+    frame = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(shapes, crs="EPSG:4326"))
     if nested:
         frame = expand_nested(frame)
     history = pd.DataFrame(
@@ -114,6 +132,23 @@ def frame_from_rows(rows: Sequence[Row], *, nested: bool = True) -> tuple[gpd.Ge
         }
     )
     return frame, history
+
+
+def geometry_columns(shapes: np.ndarray) -> dict[str, np.ndarray]:
+    """What the map needs of each geometry, computed once at load: ``geometry_type`` (shapely's type id, -1 when
+    missing or empty: not on the map) and the ``anchor_lat``/``anchor_lng`` where it is drawn (the point itself,
+    or a point on the surface of a shape; NaN when not on the map)."""
+    kinds = np.asarray(shapely.get_type_id(shapes), dtype="int8")
+    kinds[np.asarray(shapely.is_empty(shapes), dtype=bool)] = -1
+    lat = np.full(len(shapes), np.nan)
+    lng = np.full(len(shapes), np.nan)
+    points = kinds == 0
+    lat[points], lng[points] = shapely.get_y(shapes[points]), shapely.get_x(shapes[points])
+    others = kinds > 0
+    if others.any():
+        inside = shapely.point_on_surface(shapes[others])
+        lat[others], lng[others] = shapely.get_y(inside), shapely.get_x(inside)
+    return {"geometry_type": kinds, "anchor_lat": lat, "anchor_lng": lng}
 
 
 def _geometries(rows: Sequence[Row]) -> np.ndarray:

@@ -28,6 +28,7 @@ from jinja2 import Template
 from . import assets
 from .dates import format_period, parse_date
 from .grid import Grid, aggregate, grid_for, in_cell
+from .model import geometry_columns
 from .safety import safe_url, script_json
 from .vocab import CATEGORIES, STANCES, STATUSES, category_for
 
@@ -129,11 +130,41 @@ def choose_mode(count: int, requested: ModeChoice = "auto") -> Mode:
 
 def mode_for(frame: gpd.GeoDataFrame, requested: ModeChoice = "auto") -> Mode:
     """The mode :func:`build_map` uses for ``frame``: by the number of incidents it can draw."""
-    return choose_mode(int(_on_map(frame.geometry.to_numpy()).sum()), requested)
+    return choose_mode(int(Placement.of(frame).on_map.sum()), requested)
 
 
-def _on_map(geometry: np.ndarray) -> np.ndarray:
-    return np.asarray(~(shapely.is_missing(geometry) | shapely.is_empty(geometry)), dtype=bool)
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a frame's incidents are drawn: which rows are on the map, each one's [lat, lng] anchor and shape type
+    (read from the columns computed at load, :func:`incidents.model.geometry_columns`)."""
+
+    on_map: np.ndarray
+    anchors: np.ndarray
+    kinds: np.ndarray
+
+    @classmethod
+    def of(cls, frame: gpd.GeoDataFrame) -> Placement:
+        if "geometry_type" in frame.columns:
+            kinds = frame["geometry_type"].to_numpy()
+            lat, lng = frame["anchor_lat"].to_numpy(), frame["anchor_lng"].to_numpy()
+        else:  # a frame made by hand
+            computed = geometry_columns(frame.geometry.to_numpy())
+            kinds, lat, lng = computed["geometry_type"], computed["anchor_lat"], computed["anchor_lng"]
+        on_map = np.asarray(kinds >= 0, dtype=bool)
+        return cls(on_map, np.column_stack([lat[on_map], lng[on_map]]), kinds[on_map])
+
+    def bounds(self, frame: gpd.GeoDataFrame) -> list[list[float]] | None:
+        """[[south, west], [north, east]] of what is drawn: points from their anchors, shapes from their outlines."""
+        if not self.on_map.any():
+            return None
+        south, west = self.anchors.min(axis=0)
+        north, east = self.anchors.max(axis=0)
+        shapes = self.kinds > 0
+        if shapes.any():
+            outlines = shapely.total_bounds(frame.geometry.to_numpy()[self.on_map][shapes])
+            west, south = min(west, outlines[0]), min(south, outlines[1])
+            east, north = max(east, outlines[2]), max(north, outlines[3])
+        return [[float(south), float(west)], [float(north), float(east)]]
 
 
 def build_map(frame: gpd.GeoDataFrame, *, options: MapOptions | None = None,
@@ -160,10 +191,9 @@ def build_map(frame: gpd.GeoDataFrame, *, options: MapOptions | None = None,
 def map_payload(frame: gpd.GeoDataFrame, *, options: MapOptions, all_ids: Mapping[str, str] | None = None
                 ) -> dict[str, Any]:
     """The JSON the browser draws from: metadata, the incidents in the chosen mode, links and bounds."""
-    geometry = frame.geometry.to_numpy()
-    on_map = _on_map(geometry)
+    placement = Placement.of(frame)
+    on_map, anchors = placement.on_map, placement.anchors
     mode = choose_mode(int(on_map.sum()), options.mode)
-    anchors = _anchors(geometry[on_map])
     payload: dict[str, Any] = {
         "meta": {
             "mode": mode,
@@ -174,7 +204,7 @@ def map_payload(frame: gpd.GeoDataFrame, *, options: MapOptions, all_ids: Mappin
         "basemap": assets.BASEMAP_GEOJSON if options.tiles == "none" else None,
         "tiles": ({k: v for k, v in ONLINE_TILES[options.tiles].items() if k != "host"}
                   if options.tiles != "none" else None),
-        "bounds": _bounds(geometry[on_map]),
+        "bounds": placement.bounds(frame),
     }
     if mode == "symbols":
         located = frame[on_map]
@@ -187,28 +217,6 @@ def map_payload(frame: gpd.GeoDataFrame, *, options: MapOptions, all_ids: Mappin
     else:
         payload["grid"] = _grid(anchors, frame["status"][on_map])
     return payload
-
-
-def _anchors(geometry: np.ndarray) -> np.ndarray:
-    """One [lat, lng] per geometry (none missing): the point itself, or a point on the surface of a shape."""
-    anchors = np.zeros((len(geometry), 2))
-    if len(geometry) == 0:
-        return anchors
-    points = shapely.get_type_id(geometry) == 0
-    anchors[points, 0] = shapely.get_y(geometry[points])
-    anchors[points, 1] = shapely.get_x(geometry[points])
-    if not points.all():
-        inside = shapely.point_on_surface(geometry[~points])
-        anchors[~points, 0] = shapely.get_y(inside)
-        anchors[~points, 1] = shapely.get_x(inside)
-    return anchors
-
-
-def _bounds(geometry: np.ndarray) -> list[list[float]] | None:
-    if len(geometry) == 0:
-        return None
-    west, south, east, north = shapely.total_bounds(geometry)
-    return [[float(south), float(west)], [float(north), float(east)]]
 
 
 def _symbol_incidents(located: gpd.GeoDataFrame, anchors: np.ndarray, titles: Mapping[str, str],
@@ -418,15 +426,14 @@ def _history_line(entry: Mapping[str, Any], sources: list[Any]) -> str:
 def incidents_at(frame: gpd.GeoDataFrame, lat: float, lng: float, *, tolerance_deg: float = 1e-5
                  ) -> gpd.GeoDataFrame:
     """The incidents drawn at a clicked position: those whose map anchor is there, else whose shape is there."""
-    geometry = frame.geometry.to_numpy()
-    on_map = _on_map(geometry)
+    placement = Placement.of(frame)
+    on_map, anchors = placement.on_map, placement.anchors
     if not on_map.any():
         return frame.iloc[0:0]
-    anchors = _anchors(geometry[on_map])
     near = (np.abs(anchors[:, 0] - lat) <= tolerance_deg) & (np.abs(anchors[:, 1] - lng) <= tolerance_deg)
     if near.any():
         return frame[_spread(on_map, near)]
-    hit = np.asarray(shapely.dwithin(geometry[on_map], shapely.Point(lng, lat), 1e-3), dtype=bool)
+    hit = np.asarray(shapely.dwithin(frame.geometry.to_numpy()[on_map], shapely.Point(lng, lat), 1e-3), dtype=bool)
     return frame[_spread(on_map, hit)]
 
 
@@ -440,9 +447,8 @@ class Cell:
 
 def cell_at(frame: gpd.GeoDataFrame, lat: float, lng: float) -> Cell:
     """The grid cell of the map drawn for ``frame`` (in grid mode) that contains ``lat``, ``lng``."""
-    geometry = frame.geometry.to_numpy()
-    on_map = _on_map(geometry)
-    anchors = _anchors(geometry[on_map])
+    placement = Placement.of(frame)
+    on_map, anchors = placement.on_map, placement.anchors
     grid: Grid = grid_for(anchors)
     inside, (row, column) = in_cell(anchors, grid, lat, lng)
     return Cell(frame[_spread(on_map, inside)], grid.bbox(row, column))

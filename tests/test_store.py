@@ -184,3 +184,15 @@ def test_convert_and_synth_commands(tmp_path: Path) -> None:
     assert back.returncode == 0
     assert len(features((tmp_path / "back.geojson").read_text())) == 300
     assert run("convert", str(BUNDLED), str(tmp_path / "x.txt")).returncode == 2
+
+
+def test_a_parquet_file_is_checked_from_its_records_so_older_derived_columns_do_not_matter(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    dataset = load_incidents(BUNDLED, nested=False)
+    write_geoparquet(dataset, tmp_path / "new.parquet")
+    table = pq.read_table(tmp_path / "new.parquet")
+    pq.write_table(table.drop_columns(["geometry_type", "anchor_lat", "search_text"]), tmp_path / "older.parquet")
+    again = load_incidents(tmp_path / "older.parquet", nested=False)
+    assert list(again.frame["id"]) == list(dataset.frame["id"])
+    assert again.frame["anchor_lat"].equals(dataset.frame["anchor_lat"])

@@ -123,6 +123,25 @@ def server_log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("streamlit")
 
 
+@pytest.fixture(scope="module")
+def server_env() -> dict[str, str]:
+    """The environment a module's server adds (a module overrides this, to open other data: ``INCIDENTS_PATH``)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def server(server_log_dir: Path, server_env: dict[str, str]) -> Iterator[Server]:
+    """``streamlit run app.py`` for the tests of one module (the bundled data unless ``server_env`` says)."""
+    started = start_server(server_log_dir, env=server_env)
+    yield started
+    stop_server(started.process)
+
+
+@pytest.fixture
+def session(make_session: Callable[[Server], Session], server: Server) -> Session:
+    return make_session(server)
+
+
 @dataclass
 class Session:
     """A page on the dashboard and every request made from it (all frames)."""

@@ -8,7 +8,6 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,24 +15,12 @@ import pytest
 
 from incidents import IncidentFilter, load_incidents
 
-from .conftest import MAP_IFRAME, ROOT, Server, Session, start_server, stop_server
+from .conftest import MAP_IFRAME, ROOT, Session
 
 pytestmark = pytest.mark.browser
 BUNDLED = ROOT / "geodata" / "incidents"
 SHAYRAT = "2017-04-07-shayrat-airbase-missile-strike"
 KHAN = "2017-04-04-khan-sheikhoun-chemical-attack"
-
-
-@pytest.fixture(scope="module")
-def server(server_log_dir: Path) -> Iterator[Server]:
-    started = start_server(server_log_dir)
-    yield started
-    stop_server(started.process)
-
-
-@pytest.fixture
-def session(make_session: Callable[[Server], Session], server: Server) -> Session:
-    return make_session(server)
 
 
 def cli_export(*args: str) -> dict[str, Any]:

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from incidents import load_incidents
 
-from .conftest import MAP_IFRAME, ROOT, Server, Session, start_server, stop_server
+from .conftest import MAP_IFRAME, ROOT, Session
 
 pytestmark = pytest.mark.browser
 HOSTILE = ROOT / "tests" / "data" / "hostile" / "script-payloads.geojson"
@@ -24,15 +23,8 @@ MARKERS = ("window.__pwned", "parent.__pwned")
 
 
 @pytest.fixture(scope="module")
-def server(server_log_dir: Path) -> Iterator[Server]:
-    started = start_server(server_log_dir, env={"INCIDENTS_PATH": str(HOSTILE)})
-    yield started
-    stop_server(started.process)
-
-
-@pytest.fixture
-def session(make_session: Callable[[Server], Session], server: Server) -> Session:
-    return make_session(server)
+def server_env() -> dict[str, str]:
+    return {"INCIDENTS_PATH": str(HOSTILE)}
 
 
 def shown(text: str) -> str:

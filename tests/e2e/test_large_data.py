@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from incidents import IncidentFilter, load_incidents
 from incidents.render import SYMBOLS_LIMIT, MapOptions, map_payload
 from incidents.synth import write_synthetic_geojson
 
-from .conftest import MAP_IFRAME, Server, Session, start_server, stop_server
+from .conftest import MAP_IFRAME, Session
 
 pytestmark = pytest.mark.browser
 COUNT = 5000  # above SYMBOLS_LIMIT, and slow enough to load (over a second) that the spinner shows
@@ -39,15 +38,8 @@ def data_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(server_log_dir: Path, data_file: Path) -> Iterator[Server]:
-    started = start_server(server_log_dir, env={"INCIDENTS_PATH": str(data_file)})
-    yield started
-    stop_server(started.process)
-
-
-@pytest.fixture
-def session(make_session: Callable[[Server], Session], server: Server) -> Session:
-    return make_session(server)
+def server_env(data_file: Path) -> dict[str, str]:
+    return {"INCIDENTS_PATH": str(data_file)}
 
 
 def test_loading_shows_progress_and_many_incidents_are_drawn_as_points(session: Session, data_file: Path) -> None:

@@ -4,28 +4,15 @@ the map draws them; a file that cannot be imported is refused while the rest kee
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, Server, Session, start_server, stop_server
+from .conftest import ROOT, Session
 
 pytestmark = pytest.mark.browser
 IMPORT = ROOT / "tests" / "data" / "import"
 SIDEBAR = '[data-testid="stSidebar"]'
-
-
-@pytest.fixture(scope="module")
-def server(server_log_dir: Path) -> Iterator[Server]:
-    started = start_server(server_log_dir)
-    yield started
-    stop_server(started.process)
-
-
-@pytest.fixture
-def session(make_session: Callable[[Server], Session], server: Server) -> Session:
-    return make_session(server)
 
 
 def summary(session: Session) -> str:
