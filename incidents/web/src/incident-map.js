@@ -167,6 +167,8 @@
       .then(function (data) {
         L.geoJSON(data, {
           pane: "basemap",
+          // one canvas for every country outline: far cheaper to draw than thousands of SVG paths
+          renderer: L.canvas({ pane: "basemap" }),
           interactive: false,
           style: { color: "#8a8a8a", weight: 0.7, fillColor: "#f4f1ea", fillOpacity: 1 }
         }).addTo(map);
