@@ -316,6 +316,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{CHROMIUM} is missing: `apt-get install chromium`", file=sys.stderr)
         return 1
     rows: list[list[str]] = []
+    description = f"bench_browser: commit {benchkit.commit()}; {chromium_version()}; median of {args.repeat} runs"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
@@ -323,7 +324,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 rows.extend(table_rows(n, measure_size(args, n, browser)))
         finally:
             browser.close()
-    print(f"bench_browser: commit {benchkit.commit()}; {chromium_version()}; median of {args.repeat} runs")
+    if f"commit {benchkit.commit()};" not in description:
+        description += f" (NOTE: the code changed during the run, now {benchkit.commit()})"
+    print(description)
     print(benchkit.format_table(HEADER, rows, markdown=args.markdown))
     print()
     return 0
