@@ -127,7 +127,10 @@ def country_mismatch_warnings(
     index = np.array(wanted)
     country = np.array([str(codes[i]) for i in wanted])
     areas: NDArray[np.object_] = np.array([known.areas[code] for code in country], dtype=object)
-    incidents: NDArray[np.object_] = shapely.force_2d(np.array([shapes[i] for i in wanted], dtype=object))
+    incidents: NDArray[np.object_] = np.array([shapes[i] for i in wanted], dtype=object)
+    raised = np.asarray(shapely.has_z(incidents), dtype=bool)
+    if raised.any():  # only these are copied: at a million incidents a copy of all of them costs memory
+        incidents[raised] = shapely.force_2d(incidents[raised])
     far = np.flatnonzero(~shapely.intersects(areas, incidents))
     far = far[~_within_km(known, country[far], incidents[far], threshold_km)]
     if not len(far):

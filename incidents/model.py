@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
 
 from .errors import Problem
@@ -32,6 +33,13 @@ DATETIME_UNIT: Final = "datetime64[s]"
 #: fraction of a full copy, and fetches the whole rows of the few it shows in full (:func:`full_rows`).
 HEAVY_COLUMNS: Final = ("properties_json", "search_text", "description")
 VIEW_COLUMNS: Final = (*(c for c in FLAT_COLUMNS if c not in HEAVY_COLUMNS), "geometry")
+_DATETIME_COLUMNS: Final = ("start_time", "end_time", "first_reported")
+_FLOAT_COLUMNS: Final = ("uncertainty_m", "killed_min", "killed_max", "injured_min", "injured_max")
+_INT_COLUMNS: Final = ("source_count", "claim_count", "feature")
+_STRING_COLUMNS: Final = (*TEXT_FIELDS, "id", "start", "end", "time_precision", "claimants", "related_ids",
+                          "search_text", "file", "properties_json")
+# Columns the builder fills from the rows; the geometry columns are computed from the shapes.
+_BUILT_COLUMNS: Final = tuple(c for c in FLAT_COLUMNS if c not in ("geometry_type", "anchor_lat", "anchor_lng"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,13 +81,30 @@ def full_rows(dataset: Dataset, selected: pd.DataFrame) -> gpd.GeoDataFrame:
     return rows.assign(status=selected["status"].to_numpy()) if "status" in selected.columns else rows
 
 
-def frame_from_rows(rows: Sequence[Row], *, nested: bool = True) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+def frame_from_rows(rows: Iterable[Row], *, nested: bool = True) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Build the incident frame and the flat status-history table from validated rows."""
-    columns: dict[str, list[Any]] = {name: [] for name in FLAT_COLUMNS}
-    history_rows: list[int] = []
-    history_dates: list[Any] = []
-    history_statuses: list[str] = []
-    for position, row in enumerate(rows):
+    builder = FrameBuilder()
+    for row in rows:
+        builder.add(row)
+    return builder.build(nested=nested)
+
+
+class FrameBuilder:
+    """Builds the incident frame row by row, turning every ``flush_every`` rows into arrays, so that it holds the
+    columns (not the rows' parsed properties) of a file read one feature at a time."""
+
+    def __init__(self, *, flush_every: int = 16_384) -> None:
+        self._flush_every = flush_every
+        self._columns: dict[str, list[Any]] = {name: [] for name in _BUILT_COLUMNS}
+        self._points: list[tuple[int, tuple[float, ...]]] = []  # checked positions, made into Points in bulk
+        self._shapes: list[Any] = []
+        self._chunks: dict[str, list[Any]] = {name: [] for name in (*_BUILT_COLUMNS, "geometry")}
+        self._history: tuple[list[int], list[Any], list[str]] = ([], [], [])
+        self._history_chunks: list[pd.DataFrame] = []
+        self.rows = 0
+
+    def add(self, row: Row) -> None:
+        columns = self._columns
         props = row.properties
         for name in TEXT_FIELDS:
             columns[name].append(props.get(name))
@@ -105,33 +130,77 @@ def frame_from_rows(rows: Sequence[Row], *, nested: bool = True) -> tuple[gpd.Ge
         columns["file"].append(row.file)
         columns["feature"].append(row.feature)
         columns["properties_json"].append(properties_json(props, row.id))
+        position = len(self._shapes)
+        if isinstance(row.geometry, tuple):
+            self._points.append((position, row.geometry))
+            self._shapes.append(None)
+        else:
+            self._shapes.append(row.geometry)
+        history_rows, history_dates, history_statuses = self._history
         for when, status in row.history:
-            history_rows.append(position)
+            history_rows.append(self.rows)
             history_dates.append(when)
             history_statuses.append(status)
-    data: dict[str, Any] = dict(columns)
-    for name in ("start_time", "end_time", "first_reported"):
-        data[name] = np.array(columns[name], dtype=DATETIME_UNIT)
-    for name in ("uncertainty_m", "killed_min", "killed_max", "injured_min", "injured_max"):
-        data[name] = np.array([np.nan if v is None else v for v in columns[name]], dtype="float64")
-    for name in (*TEXT_FIELDS, "id", "start", "end", "time_precision", "claimants", "related_ids", "search_text",
-                 "file", "properties_json"):
-        data[name] = pd.array(columns[name], dtype="str")
-    for name in ("source_count", "claim_count", "feature"):
-        data[name] = np.array(columns[name], dtype="int64")
-    shapes = _geometries(rows)
-    data.update(geometry_columns(shapes))
-    frame = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(shapes, crs="EPSG:4326"))
-    if nested:
-        frame = expand_nested(frame)
-    history = pd.DataFrame(
-        {
-            "row": np.array(history_rows, dtype="int64"),
-            "date": np.array(history_dates, dtype=DATETIME_UNIT),
-            "status": pd.array(history_statuses, dtype="object"),
-        }
-    )
-    return frame, history
+        self.rows += 1
+        if len(self._shapes) >= self._flush_every:
+            self._flush()
+
+    def build(self, *, nested: bool = True) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+        """The frame and the history table of every row added."""
+        self._flush()
+        data: dict[str, Any] = {}
+        for name in _BUILT_COLUMNS:
+            chunks = self._chunks[name]
+            if name in _STRING_COLUMNS:
+                data[name] = pd.array(pa.chunked_array(chunks, type=pa.large_string()), dtype="str")
+            else:
+                data[name] = np.concatenate(chunks)
+        shapes = np.concatenate(self._chunks["geometry"])
+        data.update(geometry_columns(shapes))
+        frame = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(shapes, crs="EPSG:4326"))
+        if nested:
+            frame = expand_nested(frame)
+        history = self._history_chunks[0]
+        if len(self._history_chunks) > 1:
+            history = pd.concat(self._history_chunks, ignore_index=True)
+        return frame, history
+
+    def _flush(self) -> None:
+        if self._shapes or not self._chunks["geometry"]:  # an empty frame still gets one (empty) chunk
+            history_rows, history_dates, history_statuses = self._history
+            self._history_chunks.append(pd.DataFrame(
+                {
+                    "row": np.array(history_rows, dtype="int64"),
+                    "date": np.array(history_dates, dtype=DATETIME_UNIT),
+                    "status": pd.array(history_statuses, dtype="object"),
+                }
+            ))
+            for values in self._history:
+                values.clear()
+            for name, values in self._columns.items():
+                self._chunks[name].append(_column_array(name, values))
+                values.clear()
+            shapes = np.empty(len(self._shapes), dtype=object)
+            shapes[:] = self._shapes
+            for dimensions in (2, 3):
+                positions = [i for i, point in self._points if len(point) == dimensions]
+                if positions:
+                    coordinates = [point for _, point in self._points if len(point) == dimensions]
+                    shapes[positions] = shapely.points(np.array(coordinates, dtype="float64"))
+            self._chunks["geometry"].append(shapes)
+            self._shapes.clear()
+            self._points.clear()
+
+
+def _column_array(name: str, values: list[Any]) -> Any:
+    if name in _DATETIME_COLUMNS:
+        return np.array(values, dtype=DATETIME_UNIT)
+    if name in _FLOAT_COLUMNS:
+        return np.array([np.nan if v is None else v for v in values], dtype="float64")
+    if name in _INT_COLUMNS:
+        return np.array(values, dtype="int64")
+    # pandas' own conversion (None is missing, anything else its text), kept as Arrow to be joined at the end
+    return pd.array(values, dtype="str")._pa_array.combine_chunks()
 
 
 def geometry_columns(shapes: np.ndarray) -> dict[str, np.ndarray]:
@@ -149,20 +218,6 @@ def geometry_columns(shapes: np.ndarray) -> dict[str, np.ndarray]:
         inside = shapely.point_on_surface(shapes[others])
         lat[others], lng[others] = shapely.get_y(inside), shapely.get_x(inside)
     return {"geometry_type": kinds, "anchor_lat": lat, "anchor_lng": lng}
-
-
-def _geometries(rows: Sequence[Row]) -> np.ndarray:
-    """Shapely geometries for the rows; points (kept as coordinates while checking) are made all at once."""
-    shapes = np.empty(len(rows), dtype=object)
-    for dimensions in (2, 3):
-        positions = [i for i, row in enumerate(rows)
-                     if isinstance(row.geometry, tuple) and len(row.geometry) == dimensions]
-        if positions:
-            shapes[positions] = shapely.points(np.array([rows[i].geometry for i in positions], dtype="float64"))
-    for i, row in enumerate(rows):
-        if row.geometry is not None and not isinstance(row.geometry, tuple):
-            shapes[i] = row.geometry
-    return shapes
 
 
 def expand_nested(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any, Final
 
@@ -29,6 +30,7 @@ METADATA_KEY: Final = b"incidents"
 PARQUET_SUFFIXES: Final = (".parquet", ".geoparquet")
 HISTORY_COLUMNS: Final = ("history_dates", "history_statuses")
 RECORD_COLUMNS: Final = ("properties_json", "geometry")  # what a file from elsewhere is checked from
+_BATCH_ROWS: Final = 65_536
 PARQUET_MAGIC: Final = b"PAR1"
 _DICTIONARY_COLUMNS: Final = ("category", "status", "time_precision", "country", "location_precision", "admin1",
                                "place", "perpetrator", "file")
@@ -73,7 +75,7 @@ def read_arrow(path: str | os.PathLike[str], *, name: str | None = None) -> Data
             table = pa.ipc.open_file(source).read_all()
     except (OSError, pa.ArrowException) as error:
         raise IncidentDataError([Problem(label, f"is not a readable incident Arrow file ({error})")]) from None
-    info = _provenance(table, label)
+    info = _provenance(table.schema, label)
     x = table.column("x").to_numpy()
     y = table.column("y").to_numpy()
     points = ~np.isnan(x)
@@ -132,31 +134,44 @@ def read_geoparquet(path: str | os.PathLike[str], *, name: str | None = None) ->
     this tool wrote, such as its cache; :func:`incidents.load.load_incidents` checks files from elsewhere)."""
     label = name or os.fspath(path)
     table = _read_table(path, label)
-    return _dataset_from_table(table, _provenance(table, label), label)
+    return _dataset_from_table(table, _provenance(table.schema, label), label)
 
 
-def read_geoparquet_records(path: str | os.PathLike[str], *, name: str | None = None) -> dict[str, Any]:
-    """The records of an incident GeoParquet file as a GeoJSON FeatureCollection, to be checked like one."""
+def geoparquet_features(path: str | os.PathLike[str], *, name: str | None = None) -> Iterator[dict[str, Any]]:
+    """The records of an incident GeoParquet file as GeoJSON Features, to be checked like those of a GeoJSON file;
+    read a batch at a time. Raises :class:`IncidentDataError` before the first (a file that is not incident
+    GeoParquet) or after the last (records that are not strict JSON, all of them listed)."""
     label = name or os.fspath(path)
-    table = _read_table(path, label)
-    _provenance(table, label, needed=RECORD_COLUMNS)  # everything else is derived again from these
-    properties = table.column("properties_json").to_pylist()
-    shapes = shapely.to_geojson(shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False)))
-    features: list[Any] = []
+    try:
+        parquet = pq.ParquetFile(path)
+        _provenance(parquet.schema_arrow, label, needed=RECORD_COLUMNS)  # everything else is derived from these
+        batches = parquet.iter_batches(batch_size=_BATCH_ROWS, columns=list(RECORD_COLUMNS))
+    except (OSError, pa.ArrowException) as error:
+        raise IncidentDataError([Problem(label, f"is not a readable GeoParquet file ({error})")]) from None
     problems: list[Problem] = []
-    for index, (record, shape) in enumerate(zip(properties, shapes, strict=True), start=1):
-        props: Any = None
-        if isinstance(record, str):
-            try:  # the strict reader: NaN, duplicate keys, lone surrogates … are refused as in GeoJSON
-                props = parse_json_bytes(record.encode("utf-8", "surrogatepass"), name=f"{label} feature #{index}")
-            except IncidentDataError as error:
-                problems.extend(replace(p, file=label, feature=index, field="properties_json") for p in error.problems)
-                continue
-        features.append({"type": "Feature", "geometry": None if shape is None else json.loads(shape),
-                         "properties": props})
+    index = 0
+    while True:
+        try:
+            batch = next(batches, None)
+        except (OSError, pa.ArrowException) as error:
+            raise IncidentDataError([Problem(label, f"is not a readable GeoParquet file ({error})")]) from None
+        if batch is None:
+            break
+        properties = batch.column("properties_json").to_pylist()
+        shapes = shapely.to_geojson(shapely.from_wkb(batch.column("geometry").to_numpy(zero_copy_only=False)))
+        for record, shape in zip(properties, shapes, strict=True):
+            index += 1
+            props: Any = None
+            if isinstance(record, str):
+                try:  # the strict reader: NaN, duplicate keys, lone surrogates … are refused as in GeoJSON
+                    props = parse_json_bytes(record.encode("utf-8", "surrogatepass"), name=f"{label} feature #{index}")
+                except IncidentDataError as error:
+                    problems.extend(replace(p, file=label, feature=index, field="properties_json")
+                                    for p in error.problems)
+                    continue
+            yield {"type": "Feature", "geometry": None if shape is None else json.loads(shape), "properties": props}
     if problems:
         raise IncidentDataError(problems)
-    return {"type": "FeatureCollection", "features": features}
 
 
 def _read_table(path: str | os.PathLike[str], label: str) -> pa.Table:
@@ -166,9 +181,9 @@ def _read_table(path: str | os.PathLike[str], label: str) -> pa.Table:
         raise IncidentDataError([Problem(label, f"is not a readable GeoParquet file ({error})")]) from None
 
 
-def _provenance(table: pa.Table, label: str, *, needed: tuple[str, ...] = (*FLAT_COLUMNS, "geometry", *HISTORY_COLUMNS)
-                ) -> dict[str, Any]:
-    raw = (table.schema.metadata or {}).get(METADATA_KEY)
+def _provenance(schema: pa.Schema, label: str, *,
+                needed: tuple[str, ...] = (*FLAT_COLUMNS, "geometry", *HISTORY_COLUMNS)) -> dict[str, Any]:
+    raw = (schema.metadata or {}).get(METADATA_KEY)
     if raw is None:
         raise IncidentDataError([Problem(label, "is Parquet but not an incident dataset (it has no 'incidents' "
                                                 "metadata): make one with `incidents convert IN.geojson OUT.parquet`")])
@@ -177,7 +192,7 @@ def _provenance(table: pa.Table, label: str, *, needed: tuple[str, ...] = (*FLAT
         raise IncidentDataError([Problem(label, f"is incident GeoParquet version {info.get('format_version')!r}; "
                                                 f"this version reads {FORMAT_VERSION!r}: convert it again from "
                                                 "GeoJSON")])
-    missing = [c for c in needed if c not in table.column_names]
+    missing = [c for c in needed if c not in schema.names]
     if missing:
         raise IncidentDataError([Problem(label, f"lacks the columns {', '.join(missing)}")])
     return info

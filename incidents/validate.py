@@ -88,37 +88,65 @@ def country_codes() -> frozenset[str]:
 def check_collection(document: Any, *, file: str) -> CollectionResult:
     """Check a parsed GeoJSON document; every feature either becomes a row or is reported."""
     result = CollectionResult()
-    if not isinstance(document, dict):
-        result.problems.append(Problem(file, f"is {_kind(document)}, expected a GeoJSON FeatureCollection object"))
+    problems, features = check_header(document, file=file)
+    result.problems.extend(problems)
+    if features is None:
         return result
+    collector = FeatureCollector(file, result.rows.append)
+    for feature in features:
+        collector.check(feature)
+    result.problems.extend(collector.problems)
+    return result
+
+
+def check_header(document: Any, *, file: str) -> tuple[list[Problem], list[Any] | None]:
+    """Check what a document says about itself (type, crs, members): the problems, and its features (``None``
+    when they cannot be checked: the document is not a FeatureCollection)."""
+    problems: list[Problem] = []
+    if not isinstance(document, dict):
+        problems.append(Problem(file, f"is {_kind(document)}, expected a GeoJSON FeatureCollection object"))
+        return problems, None
     kind = document.get("type")
     if kind == "Feature":
-        result.problems.append(
+        problems.append(
             Problem(file, 'is a single Feature: wrap it as {"type": "FeatureCollection", "features": [...]}')
         )
-        return result
+        return problems, None
     if kind != "FeatureCollection":
-        result.problems.append(Problem(file, f"has type {_short(kind)}, expected \"FeatureCollection\""))
-        return result
+        problems.append(Problem(file, f"has type {_short(kind)}, expected \"FeatureCollection\""))
+        return problems, None
     features = document.get("features")
     if not isinstance(features, list):
-        result.problems.append(Problem(file, f"features is {_kind(features)}, expected a list of Features"))
-        return result
-    _check_crs(document.get("crs"), file, result.problems)
+        problems.append(Problem(file, f"features is {_kind(features)}, expected a list of Features"))
+        return problems, None
+    _check_crs(document.get("crs"), file, problems)
     for member in document:
         if member not in KNOWN_COLLECTION_MEMBERS:
-            result.problems.append(
+            problems.append(
                 Problem(file, f"member {_short(member)} of the FeatureCollection is not kept", severity="warning")
             )
-    for index, feature in enumerate(features, start=1):
-        checker = FeatureChecker(file, index)
+    return problems, features
+
+
+class FeatureCollector:
+    """Checks a file's features one after another (numbered from 1), handing each valid one to ``accept`` as a
+    :class:`Row` and keeping the problems of all."""
+
+    def __init__(self, file: str, accept: Callable[[Row], None]) -> None:
+        self.file = file
+        self.accept = accept
+        self.count = 0
+        self.problems: list[Problem] = []
+
+    def check(self, feature: Any) -> None:
+        self.count += 1
+        checker = FeatureChecker(self.file, self.count)
         row = checker.check(feature)
         if row is None and not checker.failed:  # never drop a feature without saying why
             checker.error("", "could not be read, for no reason the checks name: please report this file")
-        result.problems.extend(checker.problems)
+        self.problems.extend(checker.problems)
         if row is not None:
-            result.rows.append(row)
-    return result
+            self.accept(row)
 
 
 def _check_crs(crs: Any, file: str, problems: list[Problem]) -> None:
