@@ -57,7 +57,7 @@ from incidents.render import (
 )
 from incidents.safety import escape_markdown
 from incidents.table import table_frame
-from incidents.timeline import HISTOGRAM_COLUMNS, bin_unit, histogram, histogram_spec
+from incidents.timeline import HISTOGRAM_COLUMNS, Unit, bin_unit, histogram, histogram_spec
 from incidents.uploads import (
     KIND_LABELS,
     Upload,
@@ -130,6 +130,32 @@ def titles_of(key: DataKey, _dataset: Dataset) -> dict[str, str]:
     return dict(zip(_dataset.frame["id"], _dataset.frame["title"], strict=True))
 
 
+# -- what a filter shows besides the map (cached: a rerun that changes nothing, or only another part of the
+# filter, does not count again; ``key`` names the data, the filter part the rest) ------------------------------
+@st.cache_data(show_spinner=False, max_entries=32)
+def counts_by_status(key: DataKey, others: IncidentFilter, _dataset: Dataset) -> dict[str, int]:
+    del key
+    return status_counts(_dataset, others)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def counts_by_category(key: DataKey, others: IncidentFilter, _dataset: Dataset) -> dict[str, int]:
+    del key
+    return category_counts(_dataset, others)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def timeline_counts(key: DataKey, undated: IncidentFilter, unit: Unit, _dataset: Dataset) -> pd.DataFrame:
+    del key
+    return histogram(undated.apply(_dataset, columns=HISTOGRAM_COLUMNS), unit=unit)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def table_of(key: DataKey, flt: IncidentFilter, _selected: gpd.GeoDataFrame) -> pd.DataFrame:
+    del key, flt
+    return table_frame(_selected)
+
+
 # -- the filter in the URL and in the widgets ---------------------------------------------------------------
 def query_now() -> dict[str, list[str]]:
     return {key: st.query_params.get_all(key) for key in st.query_params}
@@ -192,9 +218,9 @@ def show_record(dataset: Dataset, key: DataKey, row: pd.Series) -> None:
     st.markdown(record_markdown(record))
 
 
-def timeline(dataset: Dataset, flt: IncidentFilter, extent: Extent, window: tuple[date, date]) -> None:
+def timeline(dataset: Dataset, key: DataKey, flt: IncidentFilter, extent: Extent, window: tuple[date, date]) -> None:
     unit = bin_unit(extent)
-    counts = histogram(flt.replace(date_from=None, date_to=None).apply(dataset, columns=HISTOGRAM_COLUMNS), unit=unit)
+    counts = timeline_counts(key, flt.replace(date_from=None, date_to=None), unit, dataset)
     st.vega_lite_chart(histogram_spec(counts, extent=extent, window=window, unit=unit), width="stretch")
 
 
@@ -271,13 +297,13 @@ def data_sidebar(paths: tuple[str, ...], stamp: tuple[tuple[str, int, int], ...]
     return dataset, key
 
 
-def filter_sidebar(dataset: Dataset, flt: IncidentFilter, extent: Extent | None) -> None:
+def filter_sidebar(dataset: Dataset, key: DataKey, flt: IncidentFilter, extent: Extent | None) -> None:
     """The filter widgets (their state is already set: from the link, or from the user)."""
-    statuses = status_counts(dataset, flt)
+    statuses = counts_by_status(key, flt.replace(statuses=frozenset()), dataset)
     st.multiselect("Verification status", options=list(STATUSES), key=STATUS,
                    format_func=lambda code: status_label(code, statuses[code]),
                    help="Counts: the incidents each status would show with the other filters")
-    categories = category_counts(dataset, flt)
+    categories = counts_by_category(key, flt.replace(categories=frozenset()), dataset)
     st.multiselect("Category", options=list(categories), key=CATEGORY, placeholder="All categories",
                    format_func=lambda code: category_label(code, categories.get(code, 0)))
     st.text_input("Perpetrator", key=PERPETRATOR, placeholder="e.g. coalition",
@@ -381,10 +407,10 @@ def show_cell(dataset: Dataset, key: DataKey, cell: Cell) -> None:
             st.caption(f"… and {count - LISTED:,} more: narrow the filter to this cell to see them all")
 
 
-def table_and_chosen(dataset: Dataset, key: DataKey, selected: gpd.GeoDataFrame) -> None:
+def table_and_chosen(dataset: Dataset, key: DataKey, flt: IncidentFilter, selected: gpd.GeoDataFrame) -> None:
     """The table of the incidents shown; below it the record of the chosen row."""
     st.markdown("#### Incidents shown")
-    table = table_frame(selected)
+    table = table_of(key, flt, selected)
     event = st.dataframe(
         table, key=TABLE, on_select="rerun", selection_mode="single-row", hide_index=True,
         width="stretch", height="content" if len(table) <= TABLE_ROWS else "auto",
@@ -453,15 +479,15 @@ def main() -> None:
             st.slider("Date window", min_value=extent.first, max_value=extent.last, key=window_key,
                       format="D MMM YYYY", help="Incidents whose period overlaps the window are shown")
         with chart_box:
-            timeline(dataset, flt, extent, st.session_state[window_key])
+            timeline(dataset, key, flt, extent, st.session_state[window_key])
     with side_filters:
-        filter_sidebar(dataset, flt, extent)
+        filter_sidebar(dataset, key, flt, extent)
     with side_export:
         export_sidebar(dataset, flt, len(selected))
     with side_map:
         look = map_sidebar()
     map_and_clicked(dataset, key, selected, look)
-    table_and_chosen(dataset, key, selected)
+    table_and_chosen(dataset, key, flt, selected)
 
 
 if __name__ == "__main__":  # `streamlit run app.py` (and AppTest) run it as a script; importing it does nothing
