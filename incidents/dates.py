@@ -40,6 +40,10 @@ _PATTERN: Final = re.compile(
     re.VERBOSE,
 )
 
+# English month names, fixed: ``calendar.month_name`` follows the process locale and calls strftime on every lookup.
+MONTH_NAMES: Final = ("", "January", "February", "March", "April", "May", "June", "July", "August", "September",
+                      "October", "November", "December")
+
 
 class DateError(ValueError):
     """A date that is not ISO 8601 or names an impossible moment; the message says what was expected."""
@@ -145,7 +149,7 @@ def _period(moment: datetime, precision: str) -> tuple[datetime, datetime]:
 
 def format_day(moment: datetime) -> str:
     """``4 April 2017``."""
-    return f"{moment.day} {calendar.month_name[moment.month]} {moment.year}"
+    return f"{moment.day} {MONTH_NAMES[moment.month]} {moment.year}"
 
 
 def format_period(date: PartialDate) -> str:
@@ -154,7 +158,7 @@ def format_period(date: PartialDate) -> str:
     if date.precision == "year":
         return str(start.year)
     if date.precision == "month":
-        return f"{calendar.month_name[start.month]} {start.year}"
+        return f"{MONTH_NAMES[start.month]} {start.year}"
     if date.precision == "week":
         iso = start.isocalendar()
         return f"week {iso.week} of {iso.year} (from {format_day(start)})"
@@ -174,7 +178,7 @@ def format_range(first: datetime, last: datetime) -> str:
     if first.year == last.year and first.month == last.month:
         return f"{first.day}–{format_day(last)}"
     if first.year == last.year:
-        return f"{first.day} {calendar.month_name[first.month]} – {format_day(last)}"
+        return f"{first.day} {MONTH_NAMES[first.month]} – {format_day(last)}"
     return f"{format_day(first)} – {format_day(last)}"
 
 
