@@ -2,15 +2,13 @@
 
 Every string from a data file that reaches the page goes through one of these:
 
-- :func:`escape_html` for text put into markup built on the server: popups, tooltips, legends, table cells. Its
-  output is inert both as HTML (element content and quoted attribute values) and inside the JavaScript template
-  literals that folium wraps popup and tooltip HTML in (`` `…${…}…` ``), where ``html.escape`` is not enough.
-- :func:`label_html` for property *names* (``x_…`` keys) shown as labels: escaped, one line, bounded length, so a
-  key never becomes markup.
-- :func:`safe_link_html` for links: an ``<a>`` only when :func:`safe_url` accepts the URL, plain escaped text
-  otherwise.
-- :func:`script_json` for data handed to the map's JavaScript as a literal (the browser then inserts it with
-  ``textContent``): safe inside an inline ``<script>`` and a template literal.
+- :func:`script_json` for everything the map shows (popups, tooltips, the legend, the record beside the map): the
+  map's data is handed to its JavaScript as one literal, safe inside an inline ``<script>``, inside a template
+  literal and through streamlit-folium's rewrites of the map script; the browser then places every string with
+  ``textContent``, never as HTML. No markup is built from data on the server.
+- :func:`escape_markdown` for text in the dashboard's own elements (Markdown, captions, alerts, labels).
+- :func:`safe_url` for links: only ``http``/``https`` URLs with a host become links; :func:`url_problem` says why
+  another is refused.
 
 Messages about a file (:class:`~incidents.errors.Problem`) repeat the bad value, so they are untrusted text too.
 """
@@ -24,27 +22,12 @@ from typing import Any, Final
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 MAX_URL_LENGTH: Final = 2048
-MAX_LABEL_LENGTH: Final = 80
 
-_HTML_ESCAPES: Final = str.maketrans(
-    {
-        "&": "&amp;",
-        "<": "&lt;",
-        ">": "&gt;",
-        '"': "&quot;",
-        "'": "&#x27;",
-        # Characters that end or interpolate a JavaScript template literal, where folium puts HTML.
-        "`": "&#x60;",
-        "$": "&#x24;",
-        "\\": "&#x5C;",
-        "{": "&#x7B;",
-        "}": "&#x7D;",
-        "\u2028": "&#x2028;",
-        "\u2029": "&#x2029;",
-    }
-)
-
-# Characters that change meaning inside <script>...</script> or a JS string, escaped in JSON output.
+# Characters that change meaning inside <script>...</script> or a JS string, escaped in JSON output; and the
+# characters that streamlit-folium's text rewrites of the whole map script need to match (it deletes every
+# "alert(coords);", turns {{'name'}} into name, renames _<element id> and drawnItems_draw_control_div_<n>): none of
+# them is structural in JSON, so no value can take part in a rewrite — which could cut an escape in two
+# ("\u001a" + "lert(coords);" → "\u001"), a SyntaxError that blanks the map, or silently change the text.
 _SCRIPT_ESCAPES: Final = str.maketrans(
     {
         "<": "\\u003c",
@@ -54,6 +37,9 @@ _SCRIPT_ESCAPES: Final = str.maketrans(
         "$": "\\u0024",
         "\u2028": "\\u2028",
         "\u2029": "\\u2029",
+        "(": "\\u0028",
+        "'": "\\u0027",
+        "_": "\\u005f",
     }
 )
 
@@ -61,7 +47,6 @@ _SCRIPT_ESCAPES: Final = str.maketrans(
 _NOT_TEXT: Final = re.compile("[\x00\ud800-\udfff]")
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f\u0080-\u009f]")
-_BLANKS: Final = re.compile(r"[\s\x00-\x1f\x7f\u0080-\u009f]+")
 # Explicit bidirectional embeddings, overrides and isolates, and what closes each.
 _BIDI: Final = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _BIDI_OPENERS: Final = {"\u202a": "\u202c", "\u202b": "\u202c", "\u202d": "\u202c", "\u202e": "\u202c",
@@ -72,46 +57,12 @@ _HOST: Final = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?")
 _PLAIN_URL: Final = re.compile(r"https?://[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?(?:[/?#][!-\[\]-~]*)?")
 
 
-def escape_html(text: object) -> str:
-    """``text`` as inert HTML, also safe inside a JavaScript template literal (folium's popup templates).
-
-    ``& < > " '`` become character references, and so do `` ` $ { } \\ `` and U+2028/U+2029, so that the result
-    can neither start a tag or attribute nor end or interpolate a template literal. NUL and lone UTF-16
-    surrogates become U+FFFD. Bidirectional embeddings or overrides left open (U+202A–U+202E, U+2066–U+2068) are
-    closed at the end, so they cannot reorder the text around the value. Use the result in element content or a
-    *quoted* attribute value.
-    """
-    value = _NOT_TEXT.sub("\ufffd", str(text)).translate(_HTML_ESCAPES)
-    return value + _close_bidi(value) if _BIDI.search(value) else value
-
-
-def label_html(key: object, *, max_length: int = MAX_LABEL_LENGTH) -> str:
-    """A property name (``x_…`` key) as a one-line, escaped label of at most ``max_length`` characters."""
-    text = _BLANKS.sub(" ", str(key)).strip()
-    if len(text) > max_length:
-        text = text[: max_length - 1] + "…"
-    return escape_html(text)
-
-
-def safe_link_html(url: object, text: object | None = None) -> str:
-    """``<a href=… target="_blank" rel="noopener noreferrer">text</a>`` when :func:`safe_url` accepts ``url``.
-
-    The link text is ``text`` (the URL itself when ``text`` is None or blank), escaped. A refused URL gives the
-    escaped text alone, never a link.
-    """
-    label = text if text is not None and str(text).strip() else url
-    shown = "" if label is None else escape_html(label)
-    href = safe_url(url)
-    if href is None:
-        return shown
-    return f'<a href="{escape_html(href)}" target="_blank" rel="noopener noreferrer">{shown}</a>'
-
-
 def script_json(value: Any) -> str:
     """``value`` as a JavaScript literal that is safe inside an inline ``<script>`` and a template literal.
 
     ``< > &`` are written as ``\\u003c``-style escapes (no ``</script>`` or ``<!--``), and so are `` ` `` and ``$``
-    and U+2028/U+2029 and lone surrogates; everything else is plain JSON. ``NaN`` and infinities raise
+    and U+2028/U+2029 and lone surrogates, and ``( ' _`` (which streamlit-folium's rewrites of the map script look
+    for); everything else is plain JSON. ``NaN`` and infinities raise
     ``ValueError``.
     """
     text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).translate(_SCRIPT_ESCAPES)
@@ -236,7 +187,8 @@ def escape_markdown(text: object) -> str:
     Every ASCII punctuation character is backslash-escaped, so no link, image (``![x](https://…)`` would
     make the page fetch it), HTML tag, entity, emphasis, code span, table, heading, list, math or Streamlit
     directive can start; line breaks and tabs become one space, so the value cannot open a new block. NUL and
-    lone surrogates become U+FFFD, and bidirectional controls left open are closed, as in :func:`escape_html`.
+    lone surrogates become U+FFFD, and bidirectional controls left open are closed at the end,
+    so they cannot reorder the text around the value.
     """
     value = _NOT_TEXT.sub("\ufffd", str(text))
     value = _LINE_BREAKS.sub(" ", value).translate(_MARKDOWN_ESCAPES)

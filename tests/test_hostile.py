@@ -16,7 +16,7 @@ from incidents import IncidentDataError, IncidentFilter, Problem, load_incidents
 from incidents.export import neutralise_formula, to_geojson
 from incidents.geocheck import country_mismatch_warnings
 from incidents.reader import MAX_BYTES_ENV, parse_json_bytes
-from incidents.safety import escape_html, label_html, safe_url
+from incidents.safety import escape_markdown, safe_url, script_json
 from incidents.validate import check_collection
 
 from .conftest import DATA
@@ -561,13 +561,15 @@ def test_script_payloads_reach_every_field_a_popup_tooltip_legend_or_table_shows
     assert all(hostile(p["provenance"]["format"]) for p in props)
 
 
-def test_every_string_and_key_in_the_payload_file_escapes_to_inert_text() -> None:
+def test_every_string_and_key_in_the_payload_file_reaches_the_page_inert() -> None:
     strings = all_strings(json.loads(PAYLOADS_FILE.read_text(encoding="utf-8")))
     assert len(strings) > 1000
     for text in strings:
-        for shown in (escape_html(text), label_html(text)):
-            assert not set("<>\"'`$\\{}\u2028\u2029") & set(shown), text
-            assert shown.count("\u202e") == shown.count("\u202c"), text
+        literal = script_json(text)  # the map's data
+        assert not set("<>&`$('_\u2028\u2029") & set(literal), text
+        assert json.loads(literal) == text
+        shown = escape_markdown(text)  # the dashboard's own elements
+        assert not set("\n\r") & set(shown) and shown.count("\u202e") == shown.count("\u202c"), text
 
 
 # -- CSV export: cells a spreadsheet would run as a formula ------------------------------------------------------
@@ -621,5 +623,5 @@ def test_csv_export_neutralises_formulas_in_every_text_cell() -> None:
 
 def test_problem_messages_about_payloads_are_plain_text_to_escape() -> None:
     problem = Problem("<b>file</b>", "'<script>x</script>' is not a status", 1, "<i>id</i>", "status")
-    assert escape_html(str(problem)) == ("&lt;b&gt;file&lt;/b&gt;: feature #1 (&lt;i&gt;id&lt;/i&gt;): status: "
-                                         "&#x27;&lt;script&gt;x&lt;/script&gt;&#x27; is not a status")
+    assert escape_markdown(str(problem)) == ("\\<b\\>file\\<\\/b\\>\\: feature \\#1 \\(\\<i\\>id\\<\\/i\\>\\)\\: "
+                                             "status\\: \\'\\<script\\>x\\<\\/script\\>\\' is not a status")

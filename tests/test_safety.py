@@ -1,5 +1,6 @@
-"""The one escaping path and the link gate: exact outputs, and proof in a real JavaScript engine (Node.js) that
-folium's popup and tooltip templates cannot be broken out of once text went through :func:`escape_html`."""
+"""The one escaping path and the link gate: exact outputs, and proof in a real JavaScript engine (Node.js) that the
+map's script, as streamlit-folium hands it to the page, parses and gives the map back exactly the data it was
+built from, whatever text the data holds."""
 
 from __future__ import annotations
 
@@ -10,77 +11,12 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import folium
 import pytest
+from streamlit_folium import _get_map_string
 
-from incidents.safety import MAX_URL_LENGTH, escape_html, label_html, safe_link_html, safe_url, script_json, url_problem
-
-LONG = "<" * 100_000
-
-# payload -> exact escape_html output
-ESCAPES: list[tuple[object, str]] = [
-    ("<img src=x onerror=alert(1)>", "&lt;img src=x onerror=alert(1)&gt;"),
-    ("</script><script>alert(1)</script>", "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;"),
-    ("${alert(1)}", "&#x24;&#x7B;alert(1)&#x7D;"),
-    ("`;alert(1);`", "&#x60;;alert(1);&#x60;"),
-    ("\\`;alert(1);//", "&#x5C;&#x60;;alert(1);//"),
-    ("\\\\`;alert(1);//", "&#x5C;&#x5C;&#x60;;alert(1);//"),
-    ("\\${alert(1)}", "&#x5C;&#x24;&#x7B;alert(1)&#x7D;"),
-    ("{{ 7*7 }}{% raw %}", "&#x7B;&#x7B; 7*7 &#x7D;&#x7D;&#x7B;% raw %&#x7D;"),
-    ("a\u2028b\u2029c", "a&#x2028;b&#x2029;c"),
-    ('" onmouseover="alert(1)', "&quot; onmouseover=&quot;alert(1)"),
-    ("' onmouseover='alert(1)", "&#x27; onmouseover=&#x27;alert(1)"),
-    ("&lt;script&gt;", "&amp;lt;script&amp;gt;"),
-    ("javascript:alert(1)", "javascript:alert(1)"),
-    ("هجوم كيميائي على خان شيخون", "هجوم كيميائي على خان شيخون"),
-    ("line one\nline two\r\n", "line one\nline two\r\n"),
-    # bidi overrides and isolates left open are closed at the end; balanced ones are left alone
-    ("\u202eexe.txt", "\u202eexe.txt\u202c"),
-    ("\u2067abc", "\u2067abc\u2069"),
-    ("\u202bx\u2066y", "\u202bx\u2066y\u2069\u202c"),
-    ("\u202eab\u202c", "\u202eab\u202c"),
-    ("\u2066a\u202eb\u2069", "\u2066a\u202eb\u2069"),
-    ("\u202c\u2069stray closers", "\u202c\u2069stray closers"),
-    # NUL and lone surrogates are not text (a lone surrogate cannot even be sent to the browser)
-    ("a\x00b\ud800c\udfffd", "a\ufffdb\ufffdc\ufffdd"),
-    (42, "42"),
-    (None, "None"),
-    (LONG, "&lt;" * 100_000),
-]
-
-
-@pytest.mark.parametrize(("payload", "expected"), ESCAPES)
-def test_escape_html_exact_output(payload: object, expected: str) -> None:
-    assert escape_html(payload) == expected
-
-
-@pytest.mark.parametrize(("payload", "expected"), ESCAPES)
-def test_escaped_text_has_nothing_that_starts_markup_or_ends_a_template_literal(payload: object, expected: str) -> None:
-    escaped = escape_html(payload)
-    assert not set("<>\"'`$\\{}\u2028\u2029\x00") & set(escaped)
-    escaped.encode("utf-8")  # no lone surrogate left
-
-
-@pytest.mark.parametrize(
-    ("key", "expected"),
-    [
-        ("x_reviewer", "x_reviewer"),
-        ("x_<img src=x onerror=alert(1)>", "x_&lt;img src=x onerror=alert(1)&gt;"),
-        ("x_${alert(1)}", "x_&#x24;&#x7B;alert(1)&#x7D;"),
-        ("x_line\nbreak\t\x00and\x85more", "x_line break and more"),
-        ("  x_padded  ", "x_padded"),
-        ("x_" + "a" * 200, "x_" + "a" * 77 + "…"),
-        ("x_\u202eevil", "x_\u202eevil\u202c"),
-        (7, "7"),
-    ],
-)
-def test_label_html_makes_keys_one_escaped_bounded_line(key: object, expected: str) -> None:
-    assert label_html(key) == expected
-
-
-def test_label_html_length_is_configurable() -> None:
-    assert label_html("x_<long key>", max_length=6) == "x_&lt;lo…"
-
+from incidents import Dataset, load_incidents_bytes
+from incidents.render import MapOptions, build_map, map_payload
+from incidents.safety import MAX_URL_LENGTH, safe_url, script_json, url_problem
 
 SAFE_URLS = [
     "https://example.org",
@@ -173,46 +109,19 @@ def test_url_problem_names_why_a_url_is_refused(url: object, problem: str) -> No
 
 
 @pytest.mark.parametrize(
-    ("url", "text", "expected"),
-    [
-        ("https://example.org/r?a=1&b=2", "Report", '<a href="https://example.org/r?a=1&amp;b=2" target="_blank" '
-                                                    'rel="noopener noreferrer">Report</a>'),
-        ('https://example.org/"><script>alert(1)</script>', "<b>Report</b>",
-         '<a href="https://example.org/&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;" target="_blank" '
-         'rel="noopener noreferrer">&lt;b&gt;Report&lt;/b&gt;</a>'),
-        ("https://example.org/?q=${x}", "`${alert(1)}`", '<a href="https://example.org/?q=&#x24;&#x7B;x&#x7D;" '
-                                                        'target="_blank" rel="noopener noreferrer">&#x60;&#x24;&#x7B;'
-                                                        'alert(1)&#x7D;&#x60;</a>'),
-        ("https://аpple.com/", "Apple", '<a href="https://xn--pple-43d.com/" target="_blank" rel="noopener '
-                                        'noreferrer">Apple</a>'),
-        ("https://example.org/x", None, '<a href="https://example.org/x" target="_blank" rel="noopener noreferrer">'
-                                        "https://example.org/x</a>"),
-        ("https://example.org/x", "  ", '<a href="https://example.org/x" target="_blank" rel="noopener noreferrer">'
-                                        "https://example.org/x</a>"),
-        # refused URLs give plain, escaped text and never an <a>
-        ("javascript:alert(1)", "<img src=x onerror=alert(1)>", "&lt;img src=x onerror=alert(1)&gt;"),
-        ("JaVaScRiPt:alert(1)", None, "JaVaScRiPt:alert(1)"),
-        ("data:text/html,<script>alert(1)</script>", None, "data:text/html,&lt;script&gt;alert(1)&lt;/script&gt;"),
-        ("//evil.example", "Report", "Report"),
-        (None, "Report", "Report"),
-        (None, None, ""),
-        (42, None, "42"),
-    ],
-)
-def test_safe_link_html(url: object, text: object, expected: str) -> None:
-    assert safe_link_html(url, text) == expected
-
-
-@pytest.mark.parametrize(
     ("value", "expected"),
     [
         ({"title": "</script><script>alert(1)</script>"},
-         '{"title":"\\u003c/script\\u003e\\u003cscript\\u003ealert(1)\\u003c/script\\u003e"}'),
+         '{"title":"\\u003c/script\\u003e\\u003cscript\\u003ealert\\u00281)\\u003c/script\\u003e"}'),
         (["<!--", "-->", "&amp;"], '["\\u003c!--","--\\u003e","\\u0026amp;"]'),
-        ("`${alert(1)}`", '"\\u0060\\u0024{alert(1)}\\u0060"'),
+        ("`${alert(1)}`", '"\\u0060\\u0024{alert\\u00281)}\\u0060"'),
+        # what streamlit-folium's rewrites of the map script look for: "alert(coords);", {{'name'}}, _<id>
+        ("\x1alert(coords);", '"\\u001alert\\u0028coords);"'),
         ("a\u2028b\u2029c", '"a\\u2028b\\u2029c"'),
         ("\\`", '"\\\\\\u0060"'),
         ({"<key>": 1.5, "n": None, "ok": True}, '{"\\u003ckey\\u003e":1.5,"n":null,"ok":true}'),
+        ("{{'name'}} map_div drawnItems_draw_control_div_1",
+         '"{{\\u0027name\\u0027}} map\\u005fdiv drawnItems\\u005fdraw\\u005fcontrol\\u005fdiv\\u005f1"'),
         ("cut \ud83d", '"cut \\ud83d"'),
         ("هجوم", '"هجوم"'),
     ],
@@ -229,11 +138,9 @@ def test_script_json_refuses_nan() -> None:
 
 # -- proof in a JavaScript engine --------------------------------------------------------------------------------
 
-# Records every string handed to L (Leaflet) and $ (jQuery): what the browser would turn into popup and tooltip
-# HTML. Callbacks (lazy popups' once('click', …)) are called at once.
+# Stands in for Leaflet (L) and the page; IncidentMap.addIncidents keeps what the map script hands it.
 NODE_PRELUDE = r"""
 "use strict";
-const recorded = [];
 function stub(name) {
   return new Proxy(function () {}, {
     get(target, property) {
@@ -241,10 +148,7 @@ function stub(name) {
       return stub(name + "." + String(property));
     },
     apply(target, self, args) {
-      for (const arg of args) {
-        if (typeof arg === "string") recorded.push({ call: name, text: arg });
-        if (typeof arg === "function") arg();
-      }
+      for (const arg of args) if (typeof arg === "function") arg();
       return stub(name + "()");
     },
     construct() { return stub("new " + name); },
@@ -254,10 +158,11 @@ globalThis.window = globalThis;
 globalThis.parent = globalThis;
 globalThis.document = stub("document");
 globalThis.L = stub("L");
-globalThis.$ = (html) => { recorded.push({ call: "$", text: html }); return [{ html }]; };
+const handed = [];
+globalThis.IncidentMap = { addIncidents(map, payload) { handed.push(payload); } };
 process.on("exit", () => {
   // synchronous: process.stdout.write to a pipe may not be flushed before the process ends
-  require("fs").writeSync(1, JSON.stringify({ recorded, pwned: globalThis.__pwned ?? null }));
+  require("fs").writeSync(1, JSON.stringify({ handed, pwned: globalThis.__pwned ?? null }));
 });
 """
 
@@ -277,19 +182,19 @@ MAP_PAYLOADS = [
     "\\u0060${globalThis.__pwned=10}",
     "line one\nline two",
     "<" * 5000 + "${globalThis.__pwned=11}" * 200,
+    # streamlit-folium edits the whole map script as text: it deletes "alert(coords);" (cutting "\u001a" to "\u001",
+    # a SyntaxError), turns {{'name'}} into name and renames drawnItems_draw_control_div_<n> and map ids
+    "x\x1alert(coords);y",
+    "alert(coords);{{'L'}}drawnItems_draw_control_div_7 map_div",
+    "\x1a\x1a\x1alert(coords);\\u001alert(coords);",
 ]
 
 
-def run_map_script(html: str, tmp_path: Path) -> dict[str, Any]:
-    """Run the map's inline script the way a browser would cut it out of the page, under Node.js."""
+def run_node(source: str, tmp_path: Path) -> dict[str, Any]:
     node = shutil.which("node")
     assert node is not None, "Node.js must be installed to run this test (apt-get install nodejs)"
-    body = html[html.index("</body>") :]
-    start = body.index("<script>") + len("<script>")
-    end = re.search(r"</script[\s/>]", body[start:], re.I)
-    assert end is not None
     script = tmp_path / "map.js"
-    script.write_text(NODE_PRELUDE + body[start : start + end.start()], encoding="utf-8")
+    script.write_text(NODE_PRELUDE + source, encoding="utf-8")
     result = subprocess.run([node, str(script)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
@@ -297,66 +202,44 @@ def run_map_script(html: str, tmp_path: Path) -> dict[str, Any]:
     return output
 
 
-def payload_map(texts: list[str], *, escape: bool) -> str:
-    """A folium map with each text in a Marker(popup=str, tooltip=str), a Popup, a lazy Popup and a Tooltip."""
-    shown = [escape_html(t) if escape else t for t in texts]
-    world = folium.Map(location=[35, 36], zoom_start=6, tiles=None)
-    for i, text in enumerate(shown):
-        folium.Marker([35, 36 + i / 100], popup=text, tooltip=text).add_to(world)
-        folium.Marker([35.5, 36 + i / 100], popup=folium.Popup(text), tooltip=folium.Tooltip(text)).add_to(world)
-        folium.Marker([36, 36 + i / 100], popup=folium.Popup(text, lazy=True)).add_to(world)
-    html: str = world.get_root().render()
-    return html
+def hostile_dataset() -> Dataset:
+    """One incident per payload, the payload in every text the map shows."""
+    features = []
+    for i, text in enumerate(MAP_PAYLOADS):
+        properties = {
+            "id": f"payload-{i}", "title": text, "description": text, "category": "airstrike", "start": "2017-04-04",
+            "status": "claimed", "place": text, "perpetrator": text, "tags": [text],
+            "claims": [{"by": text, "stance": "asserts", "text": text}],
+            "sources": [{"title": text, "publisher": text, "url": "https://example.org/" + str(i)}],
+        }
+        features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [36 + i / 100, 35]},
+                         "properties": properties})
+    data = json.dumps({"type": "FeatureCollection", "features": features}).encode()
+    return load_incidents_bytes(data, name="payloads.geojson")
 
 
-def popup_texts(recorded: list[dict[str, str]]) -> list[str]:
-    texts = []
-    for entry in recorded:
-        if entry["call"] == "$":
-            match = re.fullmatch(r'<div id="html_[0-9a-f]+" style="width: 100\.0%; height: 100\.0%;">(.*)</div>',
-                                 entry["text"], re.S)
-            assert match is not None, entry["text"][:200]
-            texts.append(match.group(1))
-    return texts
-
-
-def tooltip_texts(recorded: list[dict[str, str]]) -> list[str]:
-    texts = []
-    for entry in recorded:
-        if entry["call"].endswith(".bindTooltip"):
-            match = re.fullmatch(r"<div>\n\s*(.*?)\n\s*</div>", entry["text"], re.S)
-            assert match is not None, entry["text"][:200]
-            texts.append(match.group(1))
-    return texts
-
-
-def test_escaped_popups_and_tooltips_reach_leaflet_exactly_as_escaped_and_nothing_runs(tmp_path: Path) -> None:
-    html = payload_map(MAP_PAYLOADS, escape=True)
-    output = run_map_script(html, tmp_path)
+@pytest.mark.parametrize("mode", ["symbols", "points"])
+def test_the_map_script_streamlit_folium_sends_gives_the_map_exactly_its_data_and_runs_nothing(
+    mode: str, tmp_path: Path
+) -> None:
+    frame = hostile_dataset().frame
+    options = MapOptions(mode=mode)  # type: ignore[arg-type]
+    script = _get_map_string(build_map(frame, options=options))
+    output = run_node(script, tmp_path)
     assert output["pwned"] is None
-    escaped = [escape_html(p) for p in MAP_PAYLOADS]
-    # Marker(popup=str), Popup(...) and a lazy Popup per payload; folium turns newlines into spaces in popups
-    assert popup_texts(output["recorded"]) == [e.replace("\n", " ") for e in escaped for _ in range(3)]
-    # Marker(tooltip=str) and Tooltip(...) per payload
-    assert tooltip_texts(output["recorded"]) == [e for e in escaped for _ in range(2)]
+    assert output["handed"] == [map_payload(frame, options=options)]
+    handed = output["handed"][0]
+    titles = ([i["record"]["title"] for i in handed["incidents"]] if mode == "symbols"
+              else handed["points"]["title"])
+    assert titles == MAP_PAYLOADS
 
 
-def test_the_node_harness_catches_a_breakout_of_unescaped_text(tmp_path: Path) -> None:
-    """The same map with raw text: ${…} runs inside folium's template literals (html.escape would not stop it)."""
-    output = run_map_script(payload_map(["${globalThis.__pwned='template literal'}"], escape=False), tmp_path)
-    assert output["pwned"] == "template literal"
-    # two backslashes and a backtick get past folium's own backtick escaping and end the literal
-    world = folium.Map(location=[35, 36], zoom_start=6, tiles=None)
-    folium.Marker([35, 36], popup="\\\\`);globalThis.__pwned='backtick';//").add_to(world)
-    output = run_map_script(world.get_root().render(), tmp_path)
-    assert output["pwned"] == "backtick"
-
-
-def test_raw_script_end_tag_would_cut_the_map_script_short(tmp_path: Path) -> None:
-    """Unescaped, `</script>` ends the map's script where the browser parses it: a SyntaxError blanks the map."""
-    html = payload_map(["</script><script>globalThis.__pwned=1</script>"], escape=False)
+def test_the_node_harness_catches_a_map_script_cut_by_a_rewrite(tmp_path: Path) -> None:
+    """Without the escapes, streamlit-folium's deletion of "alert(coords);" cuts an escape in two: no map at all."""
+    plain = json.dumps({"title": "x\x1alert(coords);y"})
+    script = f"IncidentMap.addIncidents(map_div, {plain});".replace("alert(coords);", "")
     with pytest.raises(AssertionError, match="SyntaxError"):
-        run_map_script(html, tmp_path)
+        run_node(script, tmp_path)
 
 
 def test_script_json_is_a_literal_in_a_script_and_inert_in_a_template_literal(tmp_path: Path) -> None:
