@@ -152,7 +152,8 @@ class FeatureCollector:
 def _check_crs(crs: Any, file: str, problems: list[Problem]) -> None:
     if crs is None:
         return
-    name = crs.get("properties", {}).get("name") if isinstance(crs, dict) else None
+    properties = crs.get("properties") if isinstance(crs, dict) else None
+    name = properties.get("name") if isinstance(properties, dict) else None
     if isinstance(name, str) and name in WGS84_CRS_NAMES:
         problems.append(
             Problem(file, "crs member ignored: GeoJSON coordinates are always WGS 84 longitude/latitude",
@@ -356,7 +357,7 @@ class FeatureChecker:
                 self.warn("category", f"{_short(category)} is not a known category ({', '.join(CATEGORIES)}); "
                           "it is kept and drawn with a generic symbol")
         status = props.get("status")
-        if status is not None and status not in STATUSES:
+        if status is not None and not _is_status(status):
             self.error("status", f"{_short(status)} is not a status: expected one of {', '.join(STATUSES)}")
         self._choice(props, "location_precision", LOCATION_PRECISIONS)
         self._country(props.get("country"))
@@ -527,7 +528,7 @@ class FeatureChecker:
             if entry is None:
                 continue
             entry_status = entry.get("status")
-            if entry_status not in STATUSES:
+            if not _is_status(entry_status):
                 self.error(f"{path}.status", f"{_short(entry_status)} is not a status: expected one of "
                            f"{', '.join(STATUSES)}")
             if entry.get("date") is None:
@@ -542,11 +543,11 @@ class FeatureChecker:
                            "list the history oldest first")
             if when is not None:
                 previous = when
-                if entry_status in STATUSES:
+                if _is_status(entry_status):
                     entries.append((when, entry_status))
-        if items and status in STATUSES and isinstance(items[-1], dict):
+        if items and _is_status(status) and isinstance(items[-1], dict):
             last = items[-1].get("status")
-            if last in STATUSES and last != status:
+            if _is_status(last) and last != status:
                 self.error("status", f"is {status!r} but the last status_history entry says {last!r}; they must "
                            "agree (add a history entry for the change)")
         return entries
@@ -661,6 +662,10 @@ _GEOMETRY_CHECKS: Final[dict[str, Callable[[FeatureChecker, Any, str], None]]] =
     "Polygon": FeatureChecker._polygon,
     "MultiPolygon": lambda c, v, p: c._list_of(v, p, c._polygon, "polygons"),
 }
+
+
+def _is_status(value: Any) -> bool:
+    return isinstance(value, str) and value in STATUSES
 
 
 def _is_number(value: Any) -> bool:

@@ -98,6 +98,12 @@ def test_folders_load_every_file_and_related_ids_resolve_across_files() -> None:
         ("end-before-start.geojson", ["feature #1 (backwards): end: '2017-04-04' is before start '2017-04-10'"]),
         ("bad-status.geojson", ["feature #1 (confirmed): status: 'confirmed' is not a status: expected one of "
                                 "verified, claimed, disputed, debunked"]),
+        ("status-not-text.geojson", [
+            "feature #1 (status-list): status: ['claimed'] is not a status: expected one of verified, claimed, "
+            "disputed, debunked",
+            "feature #2 (history-status-object): status_history[0].status: {'code': 'claimed'} is not a status"]),
+        ("crs-properties-not-object.geojson", ["declares crs {'type': 'name', 'properties': 'EPSG:4326'}: GeoJSON "
+                                               "(RFC 7946) coordinates must be WGS 84"]),
         ("history-mismatch.geojson", ["feature #1 (mismatch): status: is 'verified' but the last status_history "
                                       "entry says 'claimed'; they must agree"]),
         ("history-order.geojson", ["feature #1 (order): status_history[1].date: '2017-04-04' comes before the "
