@@ -47,7 +47,7 @@ def write_geoparquet(dataset: Dataset, path: str | os.PathLike[str]) -> None:
 
 
 def write_arrow(dataset: Dataset, path: str | os.PathLike[str]) -> None:
-    """Write ``dataset`` as an uncompressed Arrow IPC file, with point coordinates in plain ``x``/``y`` columns.
+    """Write ``dataset`` as an uncompressed Arrow IPC file, with 2-D point coordinates in plain ``x``/``y`` columns.
 
     The cache's format: :func:`read_arrow` maps it into memory instead of reading it, and builds points from
     coordinates instead of decoding WKB, so a million incidents open in well under a second. Larger on disk than
@@ -55,7 +55,7 @@ def write_arrow(dataset: Dataset, path: str | os.PathLike[str]) -> None:
     """
     table = _table(dataset)
     geometry = dataset.frame.geometry.to_numpy()
-    points = shapely.get_type_id(geometry) == 0
+    points = (shapely.get_type_id(geometry) == 0) & ~shapely.has_z(geometry)  # a point with elevation stays WKB
     coordinates = np.full((len(geometry), 2), np.nan)
     if points.any():
         coordinates[points] = shapely.get_coordinates(geometry[points])[:, :2]

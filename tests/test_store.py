@@ -13,6 +13,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import pytest
+import shapely
 
 from incidents import IncidentDataError, IncidentFilter, load_incidents, to_geojson
 from incidents import cache as content_cache
@@ -78,12 +79,22 @@ def test_cache_reuses_the_checked_result_and_misses_when_the_content_changes(tmp
     again = load_incidents(path, cache=True, nested=False)
     assert entry.stat().st_mtime_ns == stamp  # read, not rewritten
     pd.testing.assert_frame_equal(first.frame.drop(columns="geometry"), again.frame.drop(columns="geometry"))
+    assert list(shapely.to_wkb(again.frame.geometry.to_numpy())) == list(shapely.to_wkb(first.frame.geometry.to_numpy()))
     changed = json.loads(path.read_text())
     changed["features"][0]["properties"]["title"] = "Changed title"
     path.write_text(json.dumps(changed))
     reloaded = load_incidents(path, cache=True, nested=False)
     assert reloaded.files[0].sha256 != first.files[0].sha256
     assert reloaded.frame.at[0, "title"] == "Changed title"
+
+
+def test_the_cache_keeps_every_geometry_exactly_elevations_included(tmp_path: Path) -> None:
+    first = load_incidents(DATA / "good", cache=True, nested=False)
+    again = load_incidents(DATA / "good", cache=True, nested=False)
+    before, after = first.frame.geometry.to_numpy(), again.frame.geometry.to_numpy()
+    assert shapely.has_z(before).any()
+    assert list(shapely.has_z(after)) == list(shapely.has_z(before))
+    assert list(shapely.to_wkb(after)) == list(shapely.to_wkb(before))
 
 
 def test_cached_content_under_another_name_speaks_of_that_name(tmp_path: Path) -> None:
