@@ -31,6 +31,7 @@ from incidents.controls import (
     clamp_window,
     controls_for,
     data_extent,
+    drop_unknown_categories,
     filter_for,
     status_codes,
     status_counts,
@@ -448,6 +449,8 @@ def main() -> None:
     # The filter: widgets without state start from the link; the buttons run before the widgets they change.
     window_key = f"{WINDOW}:{extent.first}:{extent.last}" if extent else WINDOW
     link_filter, link_warnings = IncidentFilter.from_query(query_now())
+    link_filter, category_warnings = drop_unknown_categories(link_filter, dataset)
+    link_warnings += category_warnings
     link_controls, window_warnings = controls_for(link_filter, extent)
     with side_top:
         st.header("Filters")

@@ -204,6 +204,18 @@ def category_codes(values: Iterable[object]) -> list[str]:
     return list(dict.fromkeys(codes))
 
 
+def drop_unknown_categories(flt: IncidentFilter, dataset: Dataset) -> tuple[IncidentFilter, list[str]]:
+    """``flt`` without the category codes (from a link, say) that are neither in the vocabulary nor in the data,
+    and a warning for each: such a code matches nothing, and the category list could not show it."""
+    outside = flt.categories - CATEGORIES.keys()
+    if not outside:
+        return flt, []
+    missing = sorted(outside - set(dataset.frame["category"].unique()))  # only read for codes outside the vocabulary
+    warnings = [f"category: {code!r} is neither one of {', '.join(CATEGORIES)} nor a category of this data; "
+                "ignored" for code in missing]
+    return flt.replace(categories=flt.categories - set(missing)), warnings
+
+
 def category_order(codes: frozenset[str] | set[str]) -> list[str]:
     """Known categories in vocabulary order, then unknown codes sorted."""
     return [code for code in CATEGORIES if code in codes] + sorted(set(codes) - CATEGORIES.keys())

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 
 import shapely
 from shapely.geometry.base import BaseGeometry
@@ -664,7 +664,7 @@ _GEOMETRY_CHECKS: Final[dict[str, Callable[[FeatureChecker, Any, str], None]]] =
 }
 
 
-def _is_status(value: Any) -> bool:
+def _is_status(value: Any) -> TypeGuard[str]:
     return isinstance(value, str) and value in STATUSES
 
 

@@ -144,9 +144,12 @@ def test_a_link_fills_the_widgets_and_reproduces_the_view() -> None:
 
 def test_bad_values_in_a_link_warn_and_the_rest_applies() -> None:
     at = run({"status": "verified,confirmed", "from": "yesterday", "as_of": "2017-02-30", "colour": "red",
-              "category": "chemical_attack"})
+              "category": "chemical_attack,nonsense"})
     warnings = [w.value for w in at.warning]
-    assert len(warnings) == 4, warnings
+    assert len(warnings) == 5, warnings
+    assert "Link: " + escape_markdown("category: 'nonsense' is neither one of chemical_attack, airstrike, "
+                                      "missile_strike, friendly_fire, shelling, attack_on_medical, siege, other "
+                                      "nor a category of this data; ignored") in warnings
     assert any("confirmed" in w and "is not one of" in w for w in warnings)
     assert any(w.startswith("Link: from\\:") for w in warnings)
     assert any(w.startswith("Link: as\\_of\\:") for w in warnings)

@@ -18,6 +18,7 @@ from incidents.controls import (
     clamp_window,
     controls_for,
     data_extent,
+    drop_unknown_categories,
     filter_for,
     status_codes,
     status_counts,
@@ -132,3 +133,16 @@ def test_labels_the_browser_showed_before_the_counts_changed_map_back_to_codes()
     assert status_codes([]) == []
     assert category_codes([category_label("airstrike", 3), "shelling", category_label("drone_sighting", 2),
                            "airstrike"]) == ["airstrike", "shelling", "drone_sighting"]
+
+
+def test_category_codes_found_nowhere_are_dropped_with_a_warning(syria: Dataset) -> None:
+    flt = IncidentFilter(categories={"airstrike", "nonsense"})
+    kept, warnings = drop_unknown_categories(flt, syria)
+    assert kept == IncidentFilter(categories={"airstrike"})
+    assert warnings == ["category: 'nonsense' is neither one of chemical_attack, airstrike, missile_strike, "
+                        "friendly_fire, shelling, attack_on_medical, siege, other nor a category of this data; ignored"]
+    odd = syria.frame.assign(category=["cyber_attack", *syria.frame["category"].iloc[1:]])
+    custom = IncidentFilter(categories={"cyber_attack"})
+    assert drop_unknown_categories(custom, replace(syria, frame=odd)) == (custom, [])  # a code the data uses
+    assert drop_unknown_categories(IncidentFilter(categories={"siege"}), syria) == (
+        IncidentFilter(categories={"siege"}), [])  # in the vocabulary, even if no incident has it

@@ -79,7 +79,8 @@ def test_cache_reuses_the_checked_result_and_misses_when_the_content_changes(tmp
     again = load_incidents(path, cache=True, nested=False)
     assert entry.stat().st_mtime_ns == stamp  # read, not rewritten
     pd.testing.assert_frame_equal(first.frame.drop(columns="geometry"), again.frame.drop(columns="geometry"))
-    assert list(shapely.to_wkb(again.frame.geometry.to_numpy())) == list(shapely.to_wkb(first.frame.geometry.to_numpy()))
+    wkb = [list(shapely.to_wkb(d.frame.geometry.to_numpy())) for d in (first, again)]
+    assert wkb[0] == wkb[1]
     changed = json.loads(path.read_text())
     changed["features"][0]["properties"]["title"] = "Changed title"
     path.write_text(json.dumps(changed))
