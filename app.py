@@ -9,8 +9,10 @@ through the package's escaping path (``escape_markdown``, the map's JSON) or a w
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any, Final, NamedTuple
@@ -110,13 +112,30 @@ DataKey = tuple[tuple[str, ...], tuple[tuple[str, int, int], ...], tuple[str, st
 def load_base(paths: tuple[str, ...], stamp: tuple[tuple[str, int, int], ...]) -> Dataset:
     del stamp  # part of the cache key: an edited, added or removed file is read again
     # cache=True: a file checked once (by any process) is read back from the content-keyed cache
-    return load_incidents(list(paths), nested=False, cache=True)
+    with progress_line() as progress:
+        return load_incidents(list(paths), nested=False, cache=True, progress=progress)
 
 
 @st.cache_resource(show_spinner="Reading the uploaded file…", max_entries=8)
 def load_upload(name: str, file_id: str, options: UploadOptions, _data: bytes) -> Upload:
     del file_id  # the cache key (with the options): one entry per uploaded file, without hashing its bytes
-    return read_upload(name, _data, options=options)
+    with progress_line() as progress:
+        return read_upload(name, _data, options=options, progress=progress)
+
+
+@contextlib.contextmanager
+def progress_line() -> Iterator[Callable[[str], None]]:
+    """A line that says how far a long load has come (made inside the cached function, as Streamlit's replay of
+    cached elements requires), emptied when it ends."""
+    line = st.empty()
+
+    def tell(message: str) -> None:
+        line.caption(escape_markdown(message))
+
+    try:
+        yield tell
+    finally:
+        line.empty()
 
 
 @st.cache_resource(show_spinner="Adding the uploaded incidents…", max_entries=8)

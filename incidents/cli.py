@@ -16,6 +16,7 @@ from .filters import FilterError, IncidentFilter, parse_bbox
 from .importers.command import add_import_command
 from .load import load_incidents, load_incidents_bytes
 from .model import Dataset
+from .progress import terminal_progress
 from .stats import format_summary, summarize
 from .store import PARQUET_SUFFIXES, write_geoparquet
 from .synth import synthetic_collection, write_synthetic_geojson
@@ -108,7 +109,8 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     max_bytes = None if args.max_size is None else int(args.max_size * 1024 * 1024)
     if max_bytes is not None and max_bytes <= 0:
         raise UsageError("--max-size must be a positive number of megabytes")
-    dataset = load_incidents(args.paths, max_bytes=max_bytes, nested=False, cache=args.cache)
+    with terminal_progress(err) as progress:
+        dataset = load_incidents(args.paths, max_bytes=max_bytes, nested=False, cache=args.cache, progress=progress)
     _print_problems(dataset.warnings, err)
     if args.command == "validate":
         print(_validated(dataset), file=out)
@@ -143,7 +145,8 @@ def _convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if suffix not in (*PARQUET_SUFFIXES, ".geojson", ".json"):
         raise UsageError(f"cannot tell the format of {args.output!r}: name it .parquet or .geojson")
     max_bytes = None if args.max_size is None else int(args.max_size * 1024 * 1024)
-    dataset = load_incidents(args.paths, max_bytes=max_bytes, nested=False, cache=args.cache)
+    with terminal_progress(err) as progress:
+        dataset = load_incidents(args.paths, max_bytes=max_bytes, nested=False, cache=args.cache, progress=progress)
     _print_problems(dataset.warnings, err)
     try:
         if suffix in PARQUET_SUFFIXES:

@@ -1,10 +1,11 @@
 """Which incidents the dashboard opens: the bundled data, the files and folders named by ``INCIDENTS_PATH``, and
 files added in the browser for one session (read from their bytes, never from a path or URL). No Streamlit here.
 
-Upload readers are looked up by file suffix in :data:`UPLOAD_READERS` (a reader takes the file's bytes, its name
-and the :class:`~incidents.uploads.UploadOptions`, and returns an :class:`~incidents.uploads.Upload`, never
-raising for a bad file). Every accepted suffix is read by :func:`incidents.uploads.read_file`: GeoJSON in the
-incident format as it is; ACLED exports, spreadsheets and other GeoJSON through the importers.
+Upload readers are looked up by file suffix in :data:`UPLOAD_READERS` (a reader takes the file's bytes, its name,
+the :class:`~incidents.uploads.UploadOptions` and a progress callback, and returns an
+:class:`~incidents.uploads.Upload`, never raising for a bad file). Every accepted suffix is read by
+:func:`incidents.uploads.read_file`: GeoJSON in the incident format as it is; ACLED exports, spreadsheets and other
+GeoJSON through the importers.
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ from pathlib import Path
 from typing import Final
 
 from .errors import IncidentDataError, Problem
-from .load import combine, expand_paths
+from .load import Progress, combine, expand_paths
 from .model import NESTED_FIELDS, Dataset, expand_nested
 from .uploads import UPLOAD_SUFFIXES, Upload, UploadOptions, read_file
 
 ENV_VAR: Final = "INCIDENTS_PATH"
 BUNDLED: Final = Path(__file__).resolve().parent.parent / "geodata" / "incidents"
 
-UploadReader = Callable[[bytes, str, UploadOptions | None], Upload]
+UploadReader = Callable[[bytes, str, UploadOptions | None, Progress | None], Upload]
 
 #: File suffix (lower case, with the dot) -> the reader for uploads of that kind.
 UPLOAD_READERS: Final[Mapping[str, UploadReader]] = dict.fromkeys(UPLOAD_SUFFIXES, read_file)
@@ -54,16 +55,16 @@ def upload_suffixes(readers: Mapping[str, UploadReader] = UPLOAD_READERS) -> lis
     return sorted(suffix.lstrip(".") for suffix in readers)
 
 
-def read_upload(name: str, data: bytes, *, options: UploadOptions | None = None,
+def read_upload(name: str, data: bytes, *, options: UploadOptions | None = None, progress: Progress | None = None,
                 readers: Mapping[str, UploadReader] = UPLOAD_READERS) -> Upload:
     """Read an uploaded file from its bytes with the reader for its suffix (``options``: its kind and the
-    defaults for imported rows), validated like any other load."""
+    defaults for imported rows), validated like any other load; ``progress`` is told how far it has come."""
     suffix = Path(name).suffix.lower()
     reader = readers.get(suffix)
     if reader is None:
         accepted = ", ".join(f".{s}" for s in upload_suffixes(readers))
         return Upload(name, None, (Problem(name, f"is not a file the dashboard can read; add a {accepted} file"),))
-    return reader(data, name, options)
+    return reader(data, name, options, progress)
 
 
 def with_upload(base: Dataset, upload: Upload | None) -> tuple[Dataset, tuple[Problem, ...]]:

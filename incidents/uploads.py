@@ -10,7 +10,7 @@ No Streamlit here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -18,7 +18,7 @@ import pandas as pd
 
 from .errors import IncidentDataError, Problem
 from .importers import ImportFailed, ImportReport, RowNote, detect_kind, import_table
-from .load import load_incidents_bytes
+from .load import Progress, load_incidents_bytes
 from .model import Dataset
 from .reader import parse_json_bytes
 from .safety import escape_markdown
@@ -94,7 +94,8 @@ class Upload:
     preview: ImportPreview | None = None
 
 
-def read_file(data: bytes, name: str, options: UploadOptions | None = None) -> Upload:
+def read_file(data: bytes, name: str, options: UploadOptions | None = None, progress: Progress | None = None
+              ) -> Upload:
     """Read an uploaded file's bytes as ``options`` say (default: detect its kind). Never raises for a bad file:
     an upload that cannot be read as a whole comes back without a dataset and with the problems that say why.
 
@@ -103,19 +104,20 @@ def read_file(data: bytes, name: str, options: UploadOptions | None = None) -> U
     export when its header has ACLED's columns, a spreadsheet otherwise. The dataset's ``related`` links are not
     checked here: they may point at incidents already open, and :func:`incidents.datasources.with_upload` checks
     them against everything. The frame holds no nested fields as columns (they are in ``properties_json``;
-    :func:`incidents.model.expand_nested` adds them), as the dashboard loads its data."""
+    :func:`incidents.model.expand_nested` adds them), as the dashboard loads its data. ``progress`` is told, in
+    words, how far an import has come."""
     options = options or UploadOptions()
     if options.kind != "detect":
-        return _read_as(data, name=name, kind=options.kind, options=options, detected=False)
+        return _read_as(data, name=name, kind=options.kind, options=options, detected=False, progress=progress)
     try:
         kind = detect_kind(data, name)
     except ImportFailed as error:
         return Upload(name, None, (Problem(name, error.message),), detected=True)
     if kind == "geojson":
-        upload = _read_as(data, name=name, kind="incidents", options=options, detected=True)
+        upload = _read_as(data, name=name, kind="incidents", options=options, detected=True, progress=progress)
         if upload.dataset is not None or not _foreign(data, name=name):
             return upload
-    return _read_as(data, name=name, kind=kind, options=options, detected=True)
+    return _read_as(data, name=name, kind=kind, options=options, detected=True, progress=progress)
 
 
 def looks_like_incidents(document: Any) -> bool:
@@ -197,7 +199,8 @@ def _foreign(data: bytes, *, name: str) -> bool:
     return not looks_like_incidents(document)
 
 
-def _read_as(data: bytes, *, name: str, kind: ReadAs, options: UploadOptions, detected: bool) -> Upload:
+def _read_as(data: bytes, *, name: str, kind: ReadAs, options: UploadOptions, detected: bool,
+             progress: Progress | None) -> Upload:
     if kind == "incidents":
         try:
             dataset = load_incidents_bytes(data, name=name, nested=False, links=False)
@@ -210,7 +213,7 @@ def _read_as(data: bytes, *, name: str, kind: ReadAs, options: UploadOptions, de
     category = None if acled else options.default_category or None
     try:
         result = import_table(data, name=name, kind=kind, default_status=status, default_source=source,
-                              default_category=category)
+                              default_category=category, progress=_rows_read(name, progress))
     except ImportFailed as error:
         return Upload(name, None, (Problem(name, error.message),), kind, detected)
     defaults = [("status", STATUSES[status].label if status in STATUSES else status, "Import options"),
@@ -227,6 +230,12 @@ def _read_as(data: bytes, *, name: str, kind: ReadAs, options: UploadOptions, de
     except IncidentDataError as error:
         return Upload(name, None, error.problems, kind, detected, preview)
     return Upload(name, dataset, dataset.warnings, kind, detected, preview)
+
+
+def _rows_read(name: str, progress: Progress | None) -> Callable[[int, int], None] | None:
+    if progress is None:
+        return None
+    return lambda done, total: progress(f"{name}: {done:,} of {total:,} rows read")
 
 
 def _preview(report: ImportReport, defaults: Sequence[tuple[str, str | None, str]]) -> ImportPreview:

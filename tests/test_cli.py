@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from incidents.cli import main
+
 from .conftest import BUNDLED, DATA, ROOT
 
 
@@ -89,3 +91,24 @@ def test_console_script_is_installed() -> None:
     script = Path(sys.executable).parent / "incidents"
     result = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "incidents 0.1.0"
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_goes_to_a_terminal_and_is_cleared_but_never_to_a_pipe(tmp_path: Path) -> None:
+    path = str(DATA / "good" / "full.geojson")
+    terminal, piped = Terminal(), io.StringIO()
+    assert main(["validate", "--no-cache", path], stdout=io.StringIO(), stderr=terminal) == 0
+    assert main(["validate", "--no-cache", path], stdout=io.StringIO(), stderr=piped) == 0
+    shown = terminal.getvalue()
+    assert shown.startswith(f"\r\x1b[K{path}: reading")
+    assert shown.replace(piped.getvalue(), "").endswith("\r\x1b[K")  # the progress line is cleared before warnings
+    assert "\x1b" not in piped.getvalue()
+    acled = str(DATA / "import" / "acled-sample.csv")
+    terminal = Terminal()
+    assert main(["import", "acled", acled, "-o", str(tmp_path / "out.geojson")], stdout=io.StringIO(),
+                stderr=terminal) == 0
+    assert f"\r\x1b[K{acled}: " in terminal.getvalue() and " rows read\r\x1b[K" in terminal.getvalue()

@@ -279,3 +279,12 @@ def test_hostile_text_in_a_spreadsheet_never_reaches_markdown_unescaped() -> Non
     # the mapping goes to a table widget as plain cells (never interpreted)
     assert not inert(HOSTILE) and not inert(LINK) and not inert(IMAGE)  # (the check itself)
     assert HOSTILE in upload.preview.unused and mapping_frame(upload.preview)["From the file"].dtype == "string"
+
+
+def test_an_import_tells_how_far_it_has_come() -> None:
+    told: list[str] = []
+    data = (IMPORT / "acled-sample.csv").read_bytes()
+    upload = read_upload("acled-sample.csv", data, progress=told.append)
+    assert upload.dataset is not None
+    rows = len(data.decode("utf-8-sig").splitlines())
+    assert told and told[-1] == f"acled-sample.csv: {rows:,} of {rows:,} rows read"

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..errors import IncidentDataError
+from ..progress import terminal_progress
 from ..reader import max_bytes_from_env, read_file_bytes
 from ..vocab import STATUSES
 from .api import import_table
@@ -56,9 +57,13 @@ def run_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         mapping = _mapping(args, limit) if kind != "acled" else None
         data = _read(args.file, limit)
-        result = import_table(data, name=args.file if args.file != "-" else "stdin", kind=kind, mapping=mapping,
-                              default_status=args.status, default_source=args.source,
-                              default_category=getattr(args, "category", None), max_bytes=limit)
+        name = args.file if args.file != "-" else "stdin"
+        with terminal_progress(err) as progress:
+            rows_read = None if progress is None else (
+                lambda done, total: progress(f"{name}: {done:,} of {total:,} rows read"))
+            result = import_table(data, name=name, kind=kind, mapping=mapping, default_status=args.status,
+                                  default_source=args.source, default_category=getattr(args, "category", None),
+                                  max_bytes=limit, progress=rows_read)
     except MappingError as error:
         print(f"incidents: error: {error} {usage}", file=err)
         return EXIT_USAGE
