@@ -31,10 +31,6 @@ LEAFLET_CSS = f"{VENDOR_URL}/leaflet/leaflet.css"
 LEAFLET_IMAGES = f"{VENDOR_URL}/leaflet/images/"
 #: Our one-line script that sets ``L.Icon.Default.prototype.options.imagePath`` to LEAFLET_IMAGES.
 LEAFLET_IMAGE_PATH_JS = f"{VENDOR_URL}/incidents/leaflet-image-path.js"
-MARKERCLUSTER_JS = f"{VENDOR_URL}/leaflet.markercluster/leaflet.markercluster.js"
-MARKERCLUSTER_CSS = f"{VENDOR_URL}/leaflet.markercluster/MarkerCluster.css"
-MARKERCLUSTER_DEFAULT_CSS = f"{VENDOR_URL}/leaflet.markercluster/MarkerCluster.Default.css"
-HEAT_JS = f"{VENDOR_URL}/leaflet.heat/leaflet-heat.js"
 #: Our own map code and styles (incidents/web/src), drawing the incidents from the JSON that render.py builds.
 INCIDENT_MAP_JS = f"{STATIC_URL}/incidents/incident-map.js"
 INCIDENT_MAP_CSS = f"{STATIC_URL}/incidents/incident-map.css"
@@ -48,18 +44,12 @@ IMAGE_PATH_SNIPPET = f"L.Icon.Default.prototype.options.imagePath = {json.dumps(
 # (name, url) pairs in the shape of folium's ``default_js`` / ``default_css``; order matters for JS.
 MAP_JS: tuple[tuple[str, str], ...] = (("leaflet", LEAFLET_JS), ("leaflet_image_path", LEAFLET_IMAGE_PATH_JS))
 MAP_CSS: tuple[tuple[str, str], ...] = (("leaflet_css", LEAFLET_CSS),)
-MARKERCLUSTER_JS_LINKS: tuple[tuple[str, str], ...] = (("markerclusterjs", MARKERCLUSTER_JS),)
-MARKERCLUSTER_CSS_LINKS: tuple[tuple[str, str], ...] = (
-    ("markerclustercss", MARKERCLUSTER_CSS),
-    ("markerclusterdefaultcss", MARKERCLUSTER_DEFAULT_CSS),
-)
-HEAT_JS_LINKS: tuple[tuple[str, str], ...] = (("leaflet-heat.js", HEAT_JS),)
 
 #: Every URL the map may load; anything else in a rendered map is a leak to the network.
 ALLOWED_URLS: frozenset[str] = frozenset(
     [
-        *(url for links in (MAP_JS, MARKERCLUSTER_JS_LINKS, HEAT_JS_LINKS) for _, url in links),
-        *(url for links in (MAP_CSS, MARKERCLUSTER_CSS_LINKS) for _, url in links),
+        *(url for _, url in MAP_JS),
+        *(url for _, url in MAP_CSS),
         BASEMAP_GEOJSON,
         INCIDENT_MAP_JS,
         INCIDENT_MAP_CSS,
@@ -101,17 +91,6 @@ ASSETS: tuple[Asset, ...] = (
             **{f"dist/images/{name}": f"images/{name}" for name in _LEAFLET_IMAGES},
         },
     ),
-    *_pkg(
-        "leaflet.markercluster",
-        {
-            "dist/leaflet.markercluster.js": "leaflet.markercluster.js",
-            "dist/leaflet.markercluster.js.map": "leaflet.markercluster.js.map",
-            "dist/MarkerCluster.css": "MarkerCluster.css",
-            "dist/MarkerCluster.Default.css": "MarkerCluster.Default.css",
-            "MIT-LICENCE.txt": "LICENSE",
-        },
-    ),
-    *_pkg("leaflet.heat", {"dist/leaflet-heat.js": "leaflet-heat.js", "LICENSE": "LICENSE"}),
 )
 
 #: Our own front-end files, committed in incidents/web/src: source name -> static path.
