@@ -14,7 +14,7 @@ import re
 import reprlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, Final, TypeGuard
 
@@ -449,7 +449,7 @@ class FeatureChecker:
                     start = None
                 if end is not None and TIME_PRECISIONS.index(precision) > TIME_PRECISIONS.index(end.precision):
                     end = end.widened(precision)
-        if start is not None and end is not None and end.end <= start.start:
+        if start is not None and end is not None and _ends_before_start(start, end):
             self.error("end", f"{end.text!r} is before start {start.text!r}")
             end = None
         return start, end
@@ -662,6 +662,24 @@ _GEOMETRY_CHECKS: Final[dict[str, Callable[[FeatureChecker, Any, str], None]]] =
     "Polygon": FeatureChecker._polygon,
     "MultiPolygon": lambda c, v, p: c._list_of(v, p, c._polygon, "polygons"),
 }
+
+
+def _ends_before_start(start: PartialDate, end: PartialDate) -> bool:
+    """Whether ``end``'s period is over by the time ``start``'s begins: on the same clock, or in UTC when both
+    were written with an offset (06:30+03:00 to 05:00+01:00 lasts half an hour)."""
+    offsets = _utc_offset(start.text), _utc_offset(end.text)
+    if offsets[0] is not None and offsets[1] is not None:
+        return end.end - offsets[1] <= start.start - offsets[0]
+    return end.end <= start.start
+
+
+def _utc_offset(text: str) -> timedelta | None:
+    if "T" not in text:
+        return None
+    try:
+        return datetime.fromisoformat(text).utcoffset()
+    except ValueError:
+        return None
 
 
 def _is_status(value: Any) -> TypeGuard[str]:

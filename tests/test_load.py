@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -281,3 +282,25 @@ def test_an_empty_collection_is_a_valid_empty_dataset() -> None:
 def test_polygons_are_valid_shapely_geometries(full: Dataset) -> None:
     polygon = full.frame.set_index("id").loc["full-polygon", "geometry"]
     assert shapely.is_valid(polygon) and polygon.geom_type == "Polygon"
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "ends_before"),
+    [
+        ("2017-04-04T06:30+03:00", "2017-04-04T05:00+01:00", False),  # 03:30 to 04:00 UTC
+        ("2017-04-04T06:30+03:00", "2017-04-04T04:00+01:00", True),  # 03:30 to 03:00 UTC
+        ("2017-04-04T06:30Z", "2017-04-04T07:00+03:00", True),
+        ("2017-04-04T06:30", "2017-04-04T05:00+01:00", True),  # one without an offset: the clocks are compared
+        ("2017-04-04", "2017-04-04T05:00+01:00", False),
+    ],
+)
+def test_end_before_start_compares_in_utc_when_both_have_an_offset(start: str, end: str, ends_before: bool) -> None:
+    props = {"id": "zones", "title": "Zones", "category": "other", "start": start, "end": end, "status": "claimed",
+             "sources": [{"title": "Report"}]}
+    data = json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": None, "properties": props}]}).encode()
+    if ends_before:
+        with pytest.raises(IncidentDataError, match=rf"zones\): end: '{re.escape(end)}' is before start"):
+            load_incidents_bytes(data, name="zones.geojson")
+    else:
+        assert len(load_incidents_bytes(data, name="zones.geojson")) == 1
