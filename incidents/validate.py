@@ -386,8 +386,11 @@ class FeatureChecker:
         )
 
     def _unknown_keys(self, obj: dict[str, Any], known: tuple[str, ...], prefix: str) -> None:
-        for key in obj:
-            if key in known or key.startswith("x_"):
+        others = obj.keys() - _known_set(known)
+        if not others:
+            return
+        for key in obj:  # in the file's order
+            if key not in others or key.startswith("x_"):
                 continue
             guess = difflib.get_close_matches(key, known, n=1, cutoff=0.7)
             hint = f"did you mean {guess[0]!r}? " if guess else ""
@@ -650,7 +653,8 @@ class FeatureChecker:
         if provenance is not None and not isinstance(provenance, dict):
             self.error("provenance", f"is {_kind(provenance)}, expected an object")
         for key, value in props.items():
-            if (key.startswith("x_") or key == "provenance") and too_deep(value, MAX_DEPTH - 4):
+            if (isinstance(value, dict | list) and (key.startswith("x_") or key == "provenance")
+                    and too_deep(value, MAX_DEPTH - 4)):
                 self.error(key, f"is nested more than {MAX_DEPTH - 4} levels deep")
 
 
@@ -680,6 +684,11 @@ def _utc_offset(text: str) -> timedelta | None:
         return datetime.fromisoformat(text).utcoffset()
     except ValueError:
         return None
+
+
+@cache
+def _known_set(known: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(known)
 
 
 def _is_status(value: Any) -> TypeGuard[str]:
