@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -41,7 +40,7 @@ from incidents.controls import (
     step_window,
 )
 from incidents.datasources import data_paths, data_stamp, read_upload, upload_suffixes, with_upload
-from incidents.detail import problems_markdown, record_markdown
+from incidents.detail import incident_markdown, problems_markdown
 from incidents.downloads import KINDS, download_bytes, download_label, file_name
 from incidents.errors import Problem
 from incidents.filters import text_bbox
@@ -56,7 +55,7 @@ from incidents.render import (
     cell_at,
     incidents_at,
     mode_for,
-    record_model,
+    unlocated_titles,
 )
 from incidents.safety import escape_markdown
 from incidents.table import table_frame
@@ -233,9 +232,7 @@ def show_problems(title: str, problems: tuple[Problem, ...] | list[Problem], *, 
 
 def show_record(dataset: Dataset, key: DataKey, row: pd.Series) -> None:
     """The whole record of the incident in ``row`` (a row of a filtered view, its status as shown)."""
-    props = json.loads(dataset.frame.at[row.name, "properties_json"])
-    record = record_model(props, status=str(row["status"]), titles=titles_of(key, dataset))
-    st.markdown(record_markdown(record))
+    st.markdown(incident_markdown(dataset, int(row.name), status=str(row["status"]), titles=titles_of(key, dataset)))
 
 
 def timeline(dataset: Dataset, key: DataKey, flt: IncidentFilter, extent: Extent, window: tuple[date, date]) -> None:
@@ -402,7 +399,7 @@ def map_and_clicked(dataset: Dataset, key: DataKey, selected: gpd.GeoDataFrame, 
             else:
                 st.caption("Click a symbol on the map to see its full record here." if mode != "grid" else
                            "Each square counts the incidents in it. Click one to list them here.")
-        unlocated = selected["title"][selected.geometry.isna().to_numpy()]
+        unlocated = unlocated_titles(selected)
         if len(unlocated):
             st.markdown(f"**Not on the map (no location): {len(unlocated)}**")
             st.markdown("\n".join(f"- {escape_markdown(title)}" for title in unlocated.head(LISTED)))

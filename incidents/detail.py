@@ -12,6 +12,8 @@ from typing import Any, Final
 from urllib.parse import quote
 
 from .errors import Problem
+from .model import Dataset
+from .render import record_model
 from .safety import escape_markdown, safe_url
 
 # Characters kept as they are in a link target; the rest (parentheses, quotes, angle brackets, non-ASCII) are
@@ -26,6 +28,12 @@ def markdown_link(url: object, text: object) -> str:
     if href is None:
         return label
     return f"[{label}]({quote(href, safe=_URL_SAFE)})"
+
+
+def incident_markdown(dataset: Dataset, row: int, *, status: str, titles: Mapping[str, str]) -> str:
+    """The whole record of incident ``row`` of ``dataset`` as Markdown, with the ``status`` shown (as of the
+    filter's date); ``titles`` name the related incidents."""
+    return record_markdown(record_model(dataset.properties(row), status=status, titles=titles))
 
 
 def record_markdown(record: Mapping[str, Any]) -> str:

@@ -167,6 +167,11 @@ class Placement:
         return [[float(south), float(west)], [float(north), float(east)]]
 
 
+def unlocated_titles(frame: gpd.GeoDataFrame) -> pd.Series:
+    """The titles of the incidents in ``frame`` that the map cannot draw (they have no location), in order."""
+    return frame["title"][~Placement.of(frame).on_map]
+
+
 def build_map(frame: gpd.GeoDataFrame, *, options: MapOptions | None = None,
               all_ids: Mapping[str, str] | None = None) -> folium.Map:
     """A folium map of the incidents in ``frame`` (a filtered incident frame), fitted to them.

@@ -11,11 +11,11 @@ import pytest
 
 from incidents import Dataset, IncidentFilter, load_incidents
 from incidents.datasources import BUNDLED, data_paths, data_stamp, read_upload, upload_suffixes, with_upload
-from incidents.detail import markdown_link, problems_markdown, record_markdown
+from incidents.detail import incident_markdown, markdown_link, problems_markdown, record_markdown
 from incidents.downloads import download_bytes, download_label, file_name
 from incidents.errors import Problem
 from incidents.export import to_geojson
-from incidents.render import record_model
+from incidents.render import record_model, unlocated_titles
 from incidents.safety import escape_markdown
 from incidents.table import COLUMNS, table_frame
 
@@ -160,3 +160,16 @@ def test_the_export_of_everything_is_named_plainly(syria: Dataset) -> None:
     assert file_name(IncidentFilter(), "geojson") == "incidents.geojson"
     assert len(json.loads(download_bytes(load_incidents(BUNDLED_FILE), IncidentFilter(), "geojson"))["features"]) \
         == len(syria)
+
+
+def test_an_incident_as_markdown_is_its_record_with_the_status_shown(syria: Dataset) -> None:
+    titles = dict(zip(syria.frame["id"], syria.frame["title"], strict=True))
+    text = incident_markdown(syria, 0, status="disputed", titles=titles)
+    assert text == record_markdown(record_model(syria.properties(0), status="disputed", titles=titles))
+    assert text.startswith(f"##### {escape_markdown(syria.frame.at[0, 'title'])}\n**Disputed**")
+
+
+def test_unlocated_titles_are_the_incidents_the_map_cannot_draw(full: Dataset) -> None:
+    unlocated = unlocated_titles(full.frame)
+    assert list(unlocated.index) == list(full.frame.index[full.frame.geometry.isna()])
+    assert len(unlocated) == 1 and unlocated_titles(full.frame.iloc[0:0]).empty
