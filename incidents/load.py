@@ -114,6 +114,26 @@ def load_incidents_bytes(
         return _join([part], list(part.warnings), nested=nested, links=links)
 
 
+def load_incident_features(
+    features: Iterable[Any],
+    *,
+    name: str,
+    sha256: str,
+    size: int,
+    nested: bool = True,
+    links: bool = True,
+) -> Dataset:
+    """Check features already in memory (an importer's output: plain JSON values) as a file's features are checked,
+    without writing them out and parsing them again; ``name``, ``sha256`` and ``size`` describe the file they came
+    from. ``links`` as for :func:`load_incidents_bytes`."""
+    with _collector_paused():
+        try:
+            part = _check_features(features, [], SourceFile(name=name, sha256=sha256, size=size, features=0))
+        except IncidentDataError as error:
+            raise IncidentDataError(error.problems) from None
+        return _join([part], list(part.warnings), nested=nested, links=links)
+
+
 def expand_paths(paths: PathLike | Sequence[PathLike], problems: list[Problem]) -> list[Path]:
     """The data files named by ``paths``: files as given, folders searched (sorted, recursively)."""
     given = [paths] if isinstance(paths, str | os.PathLike) else list(paths)

@@ -10,6 +10,7 @@ No Streamlit here.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -18,7 +19,7 @@ import pandas as pd
 
 from .errors import IncidentDataError, Problem
 from .importers import ImportFailed, ImportReport, RowNote, detect_kind, import_table
-from .load import Progress, load_incidents_bytes
+from .load import Progress, load_incident_features, load_incidents_bytes
 from .model import Dataset
 from .reader import parse_json_bytes
 from .safety import escape_markdown
@@ -226,7 +227,8 @@ def _read_as(data: bytes, *, name: str, kind: ReadAs, options: UploadOptions, de
         problem = Problem(name, f"nothing could be imported ({result.report.summary()}): see the rows listed")
         return Upload(name, None, (problem,), kind, detected, preview)
     try:
-        dataset = load_incidents_bytes(result.to_bytes(), name=name, nested=False, links=False)
+        dataset = load_incident_features(result.features, name=name, sha256=hashlib.sha256(data).hexdigest(),
+                                         size=len(data), nested=False, links=False)
     except IncidentDataError as error:
         return Upload(name, None, error.problems, kind, detected, preview)
     return Upload(name, dataset, dataset.warnings, kind, detected, preview)

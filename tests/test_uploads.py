@@ -8,11 +8,14 @@ import json
 import re
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from incidents import Dataset, IncidentDataError, IncidentFilter, load_incidents, load_incidents_bytes
 from incidents.datasources import read_upload, upload_suffixes, with_upload
 from incidents.detail import problems_markdown
+from incidents.importers import import_table, load_mapping
+from incidents.load import load_incident_features
 from incidents.model import NESTED_FIELDS
 from incidents.safety import escape_markdown
 from incidents.uploads import (
@@ -288,3 +291,21 @@ def test_an_import_tells_how_far_it_has_come() -> None:
     assert upload.dataset is not None
     rows = len(data.decode("utf-8-sig").splitlines())
     assert told and told[-1] == f"acled-sample.csv: {rows:,} of {rows:,} rows read"
+
+
+@pytest.mark.parametrize(("name", "kind", "mapping"), [
+    ("acled-sample.csv", "acled", None), ("acled-bad.csv", "acled", None), ("sheet-wkt.csv", "csv", None),
+    ("sheet-latlon.csv", "csv", "sheet-latlon.toml"), ("foreign.geojson", "geojson", "foreign-map.yaml")])
+def test_imported_rows_checked_in_memory_are_what_their_geojson_would_load_as(name: str, kind: Any,
+                                                                             mapping: str | None) -> None:
+    data = (IMPORT / name).read_bytes()
+    fields = None if mapping is None else load_mapping((IMPORT / mapping).read_bytes(), name=mapping)
+    result = import_table(data, name=name, kind=kind, mapping=fields, default_status="claimed",
+                          default_source="Notes")
+    assert result.features
+    in_memory = load_incident_features(result.features, name=name, sha256="0" * 64, size=len(data), nested=False)
+    written = load_incidents_bytes(result.to_bytes(), name=name, nested=False)
+    pd.testing.assert_frame_equal(in_memory.frame, written.frame)
+    pd.testing.assert_frame_equal(in_memory.history, written.history)
+    assert in_memory.warnings == written.warnings
+    assert in_memory.files[0].features == written.files[0].features == len(result.features)
