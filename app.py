@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import threading
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any, Final, NamedTuple
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 from streamlit_folium import st_folium
 
 from incidents import Dataset, IncidentDataError, IncidentFilter, load_incidents
@@ -124,17 +126,26 @@ def load_upload(name: str, file_id: str, options: UploadOptions, _data: bytes) -
 
 @contextlib.contextmanager
 def progress_line() -> Iterator[Callable[[str], None]]:
-    """A line that says how far a long load has come (made inside the cached function, as Streamlit's replay of
-    cached elements requires), emptied when it ends."""
+    """A line that says how far a long load has come, emptied when it ends. It is made inside the cached function
+    (Streamlit replays what is made there) and written from a short-lived thread: every write from the script's
+    own thread is also where Streamlit stops the run for a pending rerun, which would throw away a load minutes in
+    (and record each message for replay)."""
     line = st.empty()
+    context = get_script_run_ctx()
+
+    def off_script_thread(write: Callable[[], object]) -> None:
+        writer = threading.Thread(target=write, daemon=True)
+        add_script_run_ctx(writer, context)
+        writer.start()
+        writer.join()
 
     def tell(message: str) -> None:
-        line.caption(escape_markdown(message))
+        off_script_thread(lambda: line.caption(escape_markdown(message)))
 
     try:
         yield tell
     finally:
-        line.empty()
+        off_script_thread(line.empty)
 
 
 @st.cache_resource(show_spinner="Adding the uploaded incidents…", max_entries=8)

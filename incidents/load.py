@@ -88,8 +88,10 @@ def load_incidents_bytes(
     nested: bool = True,
     cache: bool = False,
     links: bool = True,
+    progress: Progress | None = None,
 ) -> Dataset:
-    """Load one file's content (an upload, say); ``name`` only labels the messages.
+    """Load one file's content (an upload, say); ``name`` only labels the messages; ``progress`` as for
+    :func:`load_incidents`.
 
     ``links=False`` leaves ``related`` ids that name no incident of this file unchecked, for a file that links to
     data loaded separately: :func:`combine` checks them against everything combined (and refuses ids found
@@ -103,7 +105,7 @@ def load_incidents_bytes(
             if part is None:
                 check_size(len(data), name=name, max_bytes=limit)
                 try:
-                    part = _check_stream(memory_chunks(data), name=name, progress=None)
+                    part = _check_stream(memory_chunks(data), name=name, progress=progress)
                 except NotStreamable:
                     part = _check_document(parse_json_bytes(data, name=name, max_bytes=limit),
                                            SourceFile(name=name, sha256=digest, size=len(data), features=0))

@@ -2,11 +2,12 @@
 
 Every string from a data file that reaches the page goes through one of these:
 
-- :func:`script_json` for everything the map shows (popups, tooltips, the legend, the record beside the map): the
+- :func:`script_json` for everything the map shows (popups, tooltips, the legend, links between incidents): the
   map's data is handed to its JavaScript as one literal, safe inside an inline ``<script>``, inside a template
   literal and through streamlit-folium's rewrites of the map script; the browser then places every string with
   ``textContent``, never as HTML. No markup is built from data on the server.
-- :func:`escape_markdown` for text in the dashboard's own elements (Markdown, captions, alerts, labels).
+- :func:`escape_markdown` for text in the dashboard's own elements (the record beside the map, captions, alerts,
+  labels).
 - :func:`safe_url` for links: only ``http``/``https`` URLs with a host become links; :func:`url_problem` says why
   another is refused.
 

@@ -204,7 +204,7 @@ def _read_as(data: bytes, *, name: str, kind: ReadAs, options: UploadOptions, de
              progress: Progress | None) -> Upload:
     if kind == "incidents":
         try:
-            dataset = load_incidents_bytes(data, name=name, nested=False, links=False)
+            dataset = load_incidents_bytes(data, name=name, nested=False, links=False, progress=progress)
         except IncidentDataError as error:
             return Upload(name, None, error.problems, kind, detected)
         return Upload(name, dataset, dataset.warnings, kind, detected)

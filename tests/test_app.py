@@ -274,3 +274,38 @@ def test_a_bad_data_file_is_reported_instead_of_a_crash(monkeypatch: pytest.Monk
     monkeypatch.setenv("INCIDENTS_PATH", str(DATA / "bad" / "bad-status.geojson"))
     at = run()
     assert len(at.error) == 1 and "could not be loaded" in at.error[0].value and "confirmed" in at.error[0].value
+
+
+def loader_asking_for_a_rerun_midway(log: str) -> None:
+    """An app whose cached load, half-way through, gets the rerun that a widget touched during it would ask for."""
+    import streamlit as st
+    from streamlit.runtime.scriptrunner import RerunData, get_script_run_ctx
+
+    from app import progress_line
+
+    @st.cache_resource(show_spinner=False)
+    def load() -> int:
+        with open(log, "a", encoding="utf-8") as stream:
+            stream.write("start\n")
+        with progress_line() as progress:
+            for step in range(4):
+                if step == 2 and not st.session_state.get("asked"):
+                    st.session_state["asked"] = True
+                    context = get_script_run_ctx()
+                    assert context is not None
+                    context.script_requests.request_rerun(RerunData())
+                progress(f"step {step}")
+        with open(log, "a", encoding="utf-8") as stream:
+            stream.write("finished\n")
+        return 42
+
+    st.write(f"loaded {load()}")
+
+
+def test_progress_during_a_load_never_lets_a_rerun_throw_the_load_away(tmp_path: Any) -> None:
+    log = tmp_path / "log.txt"
+    at = AppTest.from_function(loader_asking_for_a_rerun_midway, args=(str(log),), default_timeout=30).run()
+    assert not at.exception
+    assert log.read_text(encoding="utf-8").split() == ["start", "finished"]  # one load, finished and cached
+    assert [m.value for m in at.markdown] == ["loaded 42"]
+    assert not at.caption  # the progress line is emptied at the end, and not replayed

@@ -5,11 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from incidents.cli import main
+from incidents.progress import terminal_progress
 
 from .conftest import BUNDLED, DATA, ROOT
 
@@ -112,3 +116,15 @@ def test_progress_goes_to_a_terminal_and_is_cleared_but_never_to_a_pipe(tmp_path
     assert main(["import", "acled", acled, "-o", str(tmp_path / "out.geojson")], stdout=io.StringIO(),
                 stderr=terminal) == 0
     assert f"\r\x1b[K{acled}: " in terminal.getvalue() and " rows read\r\x1b[K" in terminal.getvalue()
+
+
+def test_terminal_progress_is_one_screen_line_without_control_characters(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("shutil.get_terminal_size", lambda: os.terminal_size((40, 24)))
+    terminal = Terminal()
+    with terminal_progress(terminal) as progress:
+        assert progress is not None
+        progress("a/\x1b[31mred\x07/" + "x" * 100)
+    written = terminal.getvalue()
+    assert written == "\r\x1b[K" + "a/?[31mred?/" + "x" * 26 + "…" + "\r\x1b[K"
+    with terminal_progress(io.StringIO()) as nothing:
+        assert nothing is None

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from incidents import Dataset, IncidentDataError, IncidentFilter, load_incidents, load_incidents_bytes
+from incidents import load as load_module
 from incidents.datasources import read_upload, upload_suffixes, with_upload
 from incidents.detail import problems_markdown
 from incidents.importers import import_table, load_mapping
@@ -309,3 +310,12 @@ def test_imported_rows_checked_in_memory_are_what_their_geojson_would_load_as(na
     pd.testing.assert_frame_equal(in_memory.history, written.history)
     assert in_memory.warnings == written.warnings
     assert in_memory.files[0].features == written.files[0].features == len(result.features)
+
+
+def test_an_upload_in_the_incident_format_tells_how_far_its_check_has_come(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(load_module, "_PROGRESS_EVERY", 2)
+    told: list[str] = []
+    upload = read_upload("full.geojson", (DATA / "good" / "full.geojson").read_bytes(), progress=told.append)
+    assert upload.dataset is not None
+    assert told == ["full.geojson: 2 features checked", "full.geojson: 4 features checked",
+                    "full.geojson: 6 features checked"]
