@@ -83,8 +83,7 @@ def geometry_json(geometries: np.ndarray) -> list[str]:
 
 def to_csv(dataset: Dataset, flt: IncidentFilter) -> str:
     """The filtered incidents as CSV: one row per incident, nested fields as JSON text, geometry as WKT and (for
-    points) longitude/latitude; ``status`` as read and ``status_as_of`` when the filter has an as-of date;
-    ``time_precision`` as given or, where the file gives none, how precise ``start`` is. Text
+    points) longitude/latitude; ``status`` as read and ``status_as_of`` when the filter has an as-of date. Text
     cells that a spreadsheet would run as a formula are prefixed with ``'``.
     Write it with a UTF-8 byte-order mark (:func:`csv_bytes`) so spreadsheets detect the encoding."""
     selected = flt.apply(dataset)
@@ -99,7 +98,6 @@ def to_csv(dataset: Dataset, flt: IncidentFilter) -> str:
         point = geometry is not None and geometry.geom_type == "Point"
         row: dict[str, Any] = {name: props.get(name) for name in CSV_COLUMNS}
         row["status_as_of"] = selected["status"].iloc[position] if flt.as_of else None
-        row["time_precision"] = selected["time_precision"].iloc[position]  # as given, or how precise start is
         row["longitude"] = geometry.x if point else None
         row["latitude"] = geometry.y if point else None
         row["geometry_wkt"] = wkts[position]

@@ -115,17 +115,3 @@ def test_csv_neutralises_formulas_but_not_numbers() -> None:
 
 def test_csv_bytes_carry_a_utf8_bom_for_spreadsheets() -> None:
     assert csv_bytes("a\r\n").startswith(b"\xef\xbb\xbf")
-
-
-def test_csv_time_precision_is_given_or_how_precise_start_is() -> None:
-    def feature(ident: str, **props: object) -> dict[str, object]:
-        return {"type": "Feature", "geometry": None, "properties": {
-            "id": ident, "title": ident, "category": "other", "status": "claimed", "sources": [{"title": "R"}],
-            **props}}
-
-    data = json.dumps({"type": "FeatureCollection", "features": [
-        feature("month", start="2017-04"), feature("minute", start="2017-04-04T06:30+03:00"),
-        feature("week", start="2017-04-04", time_precision="week")]}).encode()
-    rows = csv.DictReader(io.StringIO(to_csv(load_incidents_bytes(data, name="p.geojson"), IncidentFilter())))
-    assert {row["id"]: row["time_precision"] for row in rows} == {"month": "month", "minute": "minute",
-                                                                  "week": "week"}
