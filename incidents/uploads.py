@@ -11,14 +11,14 @@ No Streamlit here.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 import pandas as pd
 
 from .errors import IncidentDataError, Problem
-from .importers import ImportFailed, ImportReport, RowNote, detect_kind, import_table
+from .importers import ImportFailed, ImportReport, RowNote, detect_kind, import_table, rows_read
 from .load import Progress, load_incident_features, load_incidents_bytes
 from .model import Dataset
 from .reader import parse_json_bytes
@@ -214,7 +214,7 @@ def _read_as(data: bytes, *, name: str, kind: ReadAs, options: UploadOptions, de
     category = None if acled else options.default_category or None
     try:
         result = import_table(data, name=name, kind=kind, default_status=status, default_source=source,
-                              default_category=category, progress=_rows_read(name, progress))
+                              default_category=category, progress=rows_read(name, progress))
     except ImportFailed as error:
         return Upload(name, None, (Problem(name, error.message),), kind, detected)
     defaults = [("status", STATUSES[status].label if status in STATUSES else status, "Import options"),
@@ -232,12 +232,6 @@ def _read_as(data: bytes, *, name: str, kind: ReadAs, options: UploadOptions, de
     except IncidentDataError as error:
         return Upload(name, None, error.problems, kind, detected, preview)
     return Upload(name, dataset, dataset.warnings, kind, detected, preview)
-
-
-def _rows_read(name: str, progress: Progress | None) -> Callable[[int, int], None] | None:
-    if progress is None:
-        return None
-    return lambda done, total: progress(f"{name}: {done:,} of {total:,} rows read")
 
 
 def _preview(report: ImportReport, defaults: Sequence[tuple[str, str | None, str]]) -> ImportPreview:

@@ -14,6 +14,7 @@ from .acled import CATEGORY_TABLE, GEO_PRECISIONS, TIME_PRECISIONS
 from .api import import_table
 from .detect import detect_kind
 from .mapping import FieldMapping, MappingError, load_mapping, mapping_from_dict, mapping_from_options
+from .reading import rows_read
 from .report import ImportFailed, ImportReport, ImportResult, Kind, RowNote
 
 __all__ = [
@@ -32,4 +33,5 @@ __all__ = [
     "load_mapping",
     "mapping_from_dict",
     "mapping_from_options",
+    "rows_read",
 ]

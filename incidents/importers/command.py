@@ -13,6 +13,7 @@ from ..reader import max_bytes_from_env, read_file_bytes
 from ..vocab import STATUSES
 from .api import import_table
 from .mapping import FieldMapping, MappingError, load_mapping, mapping_from_options
+from .reading import rows_read
 from .report import ImportFailed, Kind
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
@@ -59,11 +60,9 @@ def run_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         data = _read(args.file, limit)
         name = args.file if args.file != "-" else "stdin"
         with terminal_progress(err) as progress:
-            rows_read = None if progress is None else (
-                lambda done, total: progress(f"{name}: {done:,} of {total:,} rows read"))
             result = import_table(data, name=name, kind=kind, mapping=mapping, default_status=args.status,
                                   default_source=args.source, default_category=getattr(args, "category", None),
-                                  max_bytes=limit, progress=rows_read)
+                                  max_bytes=limit, progress=rows_read(name, progress))
     except MappingError as error:
         print(f"incidents: error: {error} {usage}", file=err)
         return EXIT_USAGE

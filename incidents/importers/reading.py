@@ -15,6 +15,13 @@ PROGRESS_EVERY: Final = 2000
 DELIMITERS: Final = (",", ";", "\t", "|")
 _UTF16_32_BOMS: Final = (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff", b"\xff\xfe", b"\xfe\xff")
 
+def rows_read(name: str, tell: Callable[[str], None] | None) -> Progress | None:
+    """A :data:`Progress` callback that tells ``tell``, in words, how many rows of ``name`` were read."""
+    if tell is None:
+        return None
+    return lambda done, total: tell(f"{name}: {done:,} of {total:,} rows read")
+
+
 def decode_text(data: bytes, *, name: str) -> str:
     """UTF-8 text (a byte-order mark is dropped); other encodings and binary files are refused saying how to fix."""
     if data.startswith(b"PK\x03\x04"):
