@@ -34,6 +34,7 @@ from .model import Dataset, FrameBuilder, SourceFile, expand_nested, frame_from_
 from .reader import check_size, max_bytes_from_env, parse_json_bytes, read_file_bytes
 from .store import PARQUET_SUFFIXES, geoparquet_features
 from .streaming import STREAMED, NotStreamable, file_chunks, memory_chunks, stream_collection
+from .quickcheck import quick_row
 from .validate import FeatureCollector, check_header
 
 DATA_SUFFIXES: Final = (".geojson", ".json", *PARQUET_SUFFIXES)
@@ -224,7 +225,7 @@ def _check_stream(chunks: Iterable[bytes], *, name: str, progress: Progress | No
             yield chunk
 
     builder = FrameBuilder()
-    collector = FeatureCollector(name, builder.add)
+    collector = FeatureCollector(name, builder.add, quick=quick_row)
 
     def on_feature(feature: Any) -> None:
         collector.check(feature)
@@ -249,7 +250,7 @@ def _check_document(document: Any, source: SourceFile) -> Dataset:
 def _check_features(features: Iterable[Any], problems: list[Problem], source: SourceFile) -> Dataset:
     """Check the features of one file whose header gave ``problems``."""
     builder = FrameBuilder()
-    collector = FeatureCollector(source.name, builder.add)
+    collector = FeatureCollector(source.name, builder.add, quick=quick_row)
     for feature in features:
         collector.check(feature)
     return _finish(builder, [*problems, *collector.problems], replace(source, features=collector.count))

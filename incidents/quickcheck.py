@@ -1,0 +1,272 @@
+"""A quick check for ordinary incidents, so that a large file is not checked field by field with every message
+ready.
+
+:func:`quick_row` accepts a feature only when it is an ordinary, valid incident — standard fields only, known
+vocabulary, nothing that the full check (:class:`incidents.validate.FeatureChecker`) would report or warn about —
+and returns the very :class:`~incidents.validate.Row` the full check would make of it. For anything else it returns
+None, and the full check decides and words the messages. It is only ever a shortcut: tests run both on every test
+file, the hostile corpus and thousands of mutated features, and require the same row or a refusal.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from functools import lru_cache
+from typing import Any, Final
+
+from .dates import DateError, PartialDate, parse_date
+from .reader import MAX_DEPTH, too_deep
+from .safety import url_problem
+from .validate import (
+    CASUALTY_FIELDS,
+    CLAIM_FIELDS,
+    FEATURE_MEMBERS,
+    HISTORY_FIELDS,
+    PROPERTY_FIELDS,
+    RELATED_FIELDS,
+    SOURCE_FIELDS,
+    FeatureChecker,
+    Row,
+    _is_count,
+    _is_valid_id,
+    country_codes,
+)
+from .vocab import CATEGORIES, LOCATION_PRECISIONS, RELATIONS, SOURCE_KINDS, STANCES, STATUSES
+
+_FEATURE_MEMBERS: Final = frozenset(FEATURE_MEMBERS)
+_PROPERTY_FIELDS: Final = frozenset(PROPERTY_FIELDS)
+_SOURCE_FIELDS: Final = frozenset(SOURCE_FIELDS)
+_HISTORY_FIELDS: Final = frozenset(HISTORY_FIELDS)
+_CLAIM_FIELDS: Final = frozenset(CLAIM_FIELDS)
+_CASUALTY_FIELDS: Final = frozenset(CASUALTY_FIELDS)
+_RELATED_FIELDS: Final = frozenset(RELATED_FIELDS)
+_RANGE_FIELDS: Final = frozenset(("min", "max"))
+_POINT_MEMBERS: Final = frozenset(("type", "coordinates", "bbox"))
+_LOCATION_PRECISIONS: Final = frozenset(LOCATION_PRECISIONS)
+_SOURCE_KINDS: Final = frozenset(SOURCE_KINDS)
+_RELATIONS: Final = frozenset(RELATIONS)
+_OPTIONAL_TEXT: Final = ("description", "place", "admin1", "perpetrator")
+
+
+class _Refused(Exception):
+    """The feature is not ordinary: the full check decides."""
+
+
+def quick_row(feature: Any, file: str, index: int) -> Row | None:
+    """The row the full check makes of ``feature`` (numbered ``index`` in ``file``) when that check would find
+    nothing to say about it; None when it might, or when the feature is not plain enough to tell quickly."""
+    try:
+        return _row(feature, file, index)
+    except (_Refused, ArithmeticError, TypeError, ValueError):  # a number too large for a float, say
+        return None
+
+
+def _row(feature: Any, file: str, index: int) -> Row:
+    if type(feature) is not dict or feature.get("type") != "Feature" or "geometry" not in feature:
+        raise _Refused
+    if not _FEATURE_MEMBERS.issuperset(feature):
+        raise _Refused
+    props = feature.get("properties")
+    if type(props) is not dict or not _PROPERTY_FIELDS.issuperset(props):
+        raise _Refused
+    incident_id = _incident_id(feature.get("id"), props.get("id"))
+    geometry = _geometry(feature, file, index)
+    _need(_text(props.get("title"), required=True))
+    for name in _OPTIONAL_TEXT:
+        _need(_optional_text(props.get(name)))
+    category, status = props.get("category"), props.get("status")
+    _need(type(category) is str and category in CATEGORIES and type(status) is str and status in STATUSES)
+    precision = props.get("location_precision")
+    _need(precision is None or (type(precision) is str and precision in _LOCATION_PRECISIONS))
+    country = props.get("country")
+    _need(country is None or (type(country) is str and country in country_codes()))
+    uncertainty = props.get("uncertainty_m")
+    _need(uncertainty is None or (_finite(uncertainty) and uncertainty >= 0))
+    start, end = _period(props.get("start"), props.get("end"), props.get("time_precision"))
+    sources = props.get("sources")
+    _need(type(sources) is list and len(sources) > 0)
+    source_ids = _sources(sources)
+    history = _history(props.get("status_history"), status, len(sources), source_ids)
+    claim_dates = _claims(props.get("claims"), len(sources), source_ids)
+    _casualties(props.get("casualties"), len(sources), source_ids)
+    _related(props.get("related"), incident_id)
+    tags = props.get("tags")
+    if tags is not None:
+        _need(type(tags) is list and all(type(tag) is str and tag.strip() for tag in tags))
+    provenance = props.get("provenance")
+    _need(provenance is None or (type(provenance) is dict and not too_deep(provenance, MAX_DEPTH - 4)))
+    return Row(
+        file=file,
+        feature=index,
+        id=incident_id,
+        properties=props,
+        geometry=geometry,
+        start=start,
+        end=end or start,
+        first_reported=_first_reported(props.get("first_reported"), start, history, claim_dates, sources),
+        history=history,
+    )
+
+
+def _need(condition: bool) -> None:
+    if not condition:
+        raise _Refused
+
+
+def _incident_id(outer: Any, inner: Any) -> str:
+    if inner is not None:
+        _need(_is_valid_id(inner) and (outer is None or outer == inner))
+        return str(inner)
+    _need(_is_valid_id(outer))
+    return str(outer)
+
+
+def _geometry(feature: dict[str, Any], file: str, index: int) -> Any:
+    geometry = feature["geometry"]
+    if geometry is None:
+        return None
+    if type(geometry) is dict and geometry.get("type") == "Point" and _POINT_MEMBERS.issuperset(geometry):
+        position = geometry.get("coordinates")
+        _need(type(position) is list and 2 <= len(position) <= 3 and all(_finite(v) for v in position))
+        _need(-180 <= position[0] <= 180 and -90 <= position[1] <= 90)
+        return tuple(float(v) for v in position)
+    checker = FeatureChecker(file, index)  # lines and shapes: the full geometry check, which builds the shape
+    shape = checker._check_geometry(feature)
+    _need(not checker.problems and not checker.failed)
+    return shape
+
+
+def _finite(value: Any) -> bool:
+    return type(value) in (int, float) and math.isfinite(value)
+
+
+def _text(value: Any, *, required: bool = False) -> bool:
+    return type(value) is str and "\x00" not in value and (not required or bool(value.strip()))
+
+
+def _optional_text(value: Any) -> bool:
+    return value is None or _text(value)
+
+
+def _date(value: Any) -> PartialDate:
+    try:
+        return parse_date(value)
+    except DateError:
+        raise _Refused from None
+
+
+@lru_cache(maxsize=65536)
+def _checked_period(start: str, end: str | None, precision: str | None) -> tuple[PartialDate, PartialDate | None]:
+    checker = FeatureChecker("", 0)
+    props: dict[str, Any] = {"start": start, "end": end, "time_precision": precision}
+    first, last = checker._period(props)
+    _need(first is not None and not checker.problems)
+    assert first is not None
+    return first, last
+
+
+def _period(start: Any, end: Any, precision: Any) -> tuple[PartialDate, PartialDate | None]:
+    _need(type(start) is str and (end is None or type(end) is str) and (precision is None or type(precision) is str))
+    return _checked_period(start, end, precision)
+
+
+def _sources(sources: list[Any]) -> frozenset[str]:
+    ids: set[str] = set()
+    for source in sources:
+        _need(type(source) is dict and _SOURCE_FIELDS.issuperset(source))
+        _need(_text(source.get("title"), required=True) and _optional_text(source.get("publisher")))
+        kind = source.get("kind")
+        _need(kind is None or (type(kind) is str and kind in _SOURCE_KINDS))
+        if source.get("date") is not None:
+            _date(source["date"])
+        url = source.get("url")
+        _need(url is None or url_problem(url) is None)
+        source_id = source.get("id")
+        if source_id is not None:
+            _need(_is_valid_id(source_id) and source_id not in ids)
+            ids.add(source_id)
+    return frozenset(ids)
+
+
+def _source_ref(value: Any, count: int, ids: frozenset[str]) -> None:
+    if value is None:
+        return
+    if type(value) is int:
+        _need(0 <= value < count)
+    else:
+        _need(type(value) is str and value in ids)
+
+
+def _history(value: Any, status: str, count: int, ids: frozenset[str]) -> list[tuple[datetime, str]]:
+    if value is None:
+        return []
+    _need(type(value) is list)
+    entries: list[tuple[datetime, str]] = []
+    previous: datetime | None = None
+    for entry in value:
+        _need(type(entry) is dict and _HISTORY_FIELDS.issuperset(entry))
+        entry_status = entry.get("status")
+        _need(type(entry_status) is str and entry_status in STATUSES and _optional_text(entry.get("note")))
+        when = _date(entry.get("date")).start
+        _need(previous is None or when >= previous)
+        _source_ref(entry.get("source"), count, ids)
+        previous = when
+        entries.append((when, entry_status))
+    _need(not value or value[-1]["status"] == status)
+    return entries
+
+
+def _claims(value: Any, count: int, ids: frozenset[str]) -> list[datetime]:
+    if value is None:
+        return []
+    _need(type(value) is list)
+    dates: list[datetime] = []
+    for claim in value:
+        _need(type(claim) is dict and _CLAIM_FIELDS.issuperset(claim))
+        stance = claim.get("stance")
+        _need(_text(claim.get("by"), required=True) and type(stance) is str and stance in STANCES)
+        _need(_optional_text(claim.get("text")))
+        if claim.get("date") is not None:
+            dates.append(_date(claim["date"]).start)
+        _source_ref(claim.get("source"), count, ids)
+    return dates
+
+
+def _casualties(value: Any, count: int, ids: frozenset[str]) -> None:
+    if value is None:
+        return
+    _need(type(value) is dict and _CASUALTY_FIELDS.issuperset(value))
+    for name in ("killed", "injured"):
+        figure = value.get(name)
+        if figure is None:
+            continue
+        if type(figure) is dict:
+            _need(_RANGE_FIELDS.issuperset(figure))
+            low, high = figure.get("min"), figure.get("max")
+            _need(low is not None or high is not None)
+            _need((low is None or _is_count(low)) and (high is None or _is_count(high)))
+            _need(low is None or high is None or low <= high)
+        else:
+            _need(_is_count(figure))
+    _need(_optional_text(value.get("note")))
+    _source_ref(value.get("source"), count, ids)
+
+
+def _related(value: Any, incident_id: str) -> None:
+    if value is None:
+        return
+    _need(type(value) is list)
+    for link in value:
+        _need(type(link) is dict and _RELATED_FIELDS.issuperset(link))
+        target, relation = link.get("id"), link.get("relation")
+        _need(_is_valid_id(target) and target != incident_id and type(relation) is str and relation in _RELATIONS)
+
+
+def _first_reported(given: Any, start: PartialDate, history: list[tuple[datetime, str]], claim_dates: list[datetime],
+                    sources: list[dict[str, Any]]) -> datetime:
+    if given is not None:
+        return _date(given).start
+    dated = [when for when, _ in history] + claim_dates
+    dated.extend(parse_date(source["date"]).start for source in sources if source.get("date") is not None)
+    return min(dated) if dated else start.start
