@@ -28,13 +28,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import cache as content_cache
+from .bulk import read_lines
 from .errors import IncidentDataError, Problem
 from .geocheck import country_mismatch_warnings
 from .model import Dataset, FrameBuilder, SourceFile, expand_nested, frame_from_rows
+from .quickcheck import quick_row
 from .reader import check_size, max_bytes_from_env, parse_json_bytes, read_file_bytes
 from .store import PARQUET_SUFFIXES, geoparquet_features
 from .streaming import STREAMED, NotStreamable, file_chunks, memory_chunks, stream_collection
-from .quickcheck import quick_row
 from .validate import FeatureCollector, check_header
 
 DATA_SUFFIXES: Final = (".geojson", ".json", *PARQUET_SUFFIXES)
@@ -106,7 +107,7 @@ def load_incidents_bytes(
             if part is None:
                 check_size(len(data), name=name, max_bytes=limit)
                 try:
-                    part = _check_stream(memory_chunks(data), name=name, progress=progress)
+                    part = _check_stream(lambda: memory_chunks(data), name=name, progress=progress)
                 except NotStreamable:
                     part = _check_document(parse_json_bytes(data, name=name, max_bytes=limit),
                                            SourceFile(name=name, sha256=digest, size=len(data), features=0))
@@ -203,17 +204,26 @@ def _stream_path(path: Path, *, name: str, limit: int, progress: Progress | None
     try:
         if not path.is_file() or path.stat().st_size > limit:
             return None
-        return _check_stream(file_chunks(path, max_bytes=limit), name=name, progress=progress)
+        return _check_stream(lambda: file_chunks(path, max_bytes=limit), name=name, progress=progress)
     except (NotStreamable, OSError):
         _tell(progress, f"{name}: reading it whole")
         return None
 
 
-def _check_stream(chunks: Iterable[bytes], *, name: str, progress: Progress | None) -> Dataset:
-    """Check a file streamed as ``chunks``; raise with every problem, or return it as a dataset of its own.
+def _check_stream(chunks: Callable[[], Iterable[bytes]], *, name: str, progress: Progress | None) -> Dataset:
+    """Check a file read as ``chunks()``: many lines at a time when it is laid out one feature per line
+    (:mod:`incidents.bulk`), else one feature at a time (:mod:`incidents.streaming`); raise with every problem, or
+    return it as a dataset of its own.
 
     Raises :class:`NotStreamable` when it is not plain JSON (the whole-file reader then says what is wrong).
     """
+    try:
+        return _check_chunks(chunks(), name=name, progress=progress, by_lines=True)
+    except NotStreamable:
+        return _check_chunks(chunks(), name=name, progress=progress, by_lines=False)
+
+
+def _check_chunks(chunks: Iterable[bytes], *, name: str, progress: Progress | None, by_lines: bool) -> Dataset:
     digest = hashlib.sha256()
     size = 0
 
@@ -226,14 +236,23 @@ def _check_stream(chunks: Iterable[bytes], *, name: str, progress: Progress | No
 
     builder = FrameBuilder()
     collector = FeatureCollector(name, builder.add, quick=quick_row)
+    told = 0
 
-    def on_feature(feature: Any) -> None:
-        collector.check(feature)
-        if collector.count % _PROGRESS_EVERY == 0:
-            _tell(progress, f"{name}: {collector.count:,} features checked")
+    def checked(count: int) -> None:
+        nonlocal told
+        if count >= told + _PROGRESS_EVERY:
+            told = count - count % _PROGRESS_EVERY
+            _tell(progress, f"{name}: {told:,} features checked")
 
-    members = stream_collection(hashed(), on_feature)
-    header = {key: [] if value is STREAMED else value for key, value in members.items()}
+    if by_lines:
+        header = read_lines(hashed(), collector, on_block=checked)
+    else:
+        def on_feature(feature: Any) -> None:
+            collector.check(feature)
+            checked(collector.count)
+
+        members = stream_collection(hashed(), on_feature)
+        header = {key: [] if value is STREAMED else value for key, value in members.items()}
     problems, features = check_header(header, file=name)
     if features is None:
         raise IncidentDataError(problems)

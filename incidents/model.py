@@ -96,54 +96,15 @@ class FrameBuilder:
 
     def __init__(self, *, flush_every: int = 16_384) -> None:
         self._flush_every = flush_every
-        self._columns: dict[str, list[Any]] = {name: [] for name in _BUILT_COLUMNS}
-        self._points: list[tuple[int, tuple[float, ...]]] = []  # checked positions, made into Points in bulk
-        self._shapes: list[Any] = []
+        self._rows: list[Row] = []
         self._chunks: dict[str, list[Any]] = {name: [] for name in (*_BUILT_COLUMNS, "geometry")}
-        self._history: tuple[list[int], list[Any], list[str]] = ([], [], [])
         self._history_chunks: list[pd.DataFrame] = []
         self.rows = 0
 
     def add(self, row: Row) -> None:
-        columns = self._columns
-        props = row.properties
-        for name in TEXT_FIELDS:
-            columns[name].append(props.get(name))
-        columns["id"].append(row.id)
-        columns["start"].append(props["start"])
-        columns["end"].append(props.get("end"))
-        columns["time_precision"].append(row.start.precision)
-        columns["start_time"].append(row.start.start)
-        columns["end_time"].append(max(row.end.end, row.start.end))
-        columns["first_reported"].append(row.first_reported)
-        columns["uncertainty_m"].append(props.get("uncertainty_m"))
-        claims = props.get("claims") or []
-        columns["claimants"].append("\n".join(str(c.get("by", "")) for c in claims))
-        killed, injured = _casualty_range(props, "killed"), _casualty_range(props, "injured")
-        columns["killed_min"].append(killed[0])
-        columns["killed_max"].append(killed[1])
-        columns["injured_min"].append(injured[0])
-        columns["injured_max"].append(injured[1])
-        columns["source_count"].append(len(props.get("sources") or []))
-        columns["claim_count"].append(len(claims))
-        columns["related_ids"].append("\n".join(str(link.get("id")) for link in props.get("related") or []))
-        columns["search_text"].append(search_text(props))
-        columns["file"].append(row.file)
-        columns["feature"].append(row.feature)
-        columns["properties_json"].append(properties_json(props, row.id))
-        position = len(self._shapes)
-        if isinstance(row.geometry, tuple):
-            self._points.append((position, row.geometry))
-            self._shapes.append(None)
-        else:
-            self._shapes.append(row.geometry)
-        history_rows, history_dates, history_statuses = self._history
-        for when, status in row.history:
-            history_rows.append(self.rows)
-            history_dates.append(when)
-            history_statuses.append(status)
+        self._rows.append(row)
         self.rows += 1
-        if len(self._shapes) >= self._flush_every:
+        if len(self._rows) >= self._flush_every:
             self._flush()
 
     def build(self, *, nested: bool = True) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
@@ -167,30 +128,60 @@ class FrameBuilder:
         return frame, history
 
     def _flush(self) -> None:
-        if self._shapes or not self._chunks["geometry"]:  # an empty frame still gets one (empty) chunk
-            history_rows, history_dates, history_statuses = self._history
-            self._history_chunks.append(pd.DataFrame(
-                {
-                    "row": np.array(history_rows, dtype="int64"),
-                    "date": np.array(history_dates, dtype=DATETIME_UNIT),
-                    "status": pd.array(history_statuses, dtype="object"),
-                }
-            ))
-            for values in self._history:
-                values.clear()
-            for name, values in self._columns.items():
-                self._chunks[name].append(_column_array(name, values))
-                values.clear()
-            shapes = np.empty(len(self._shapes), dtype=object)
-            shapes[:] = self._shapes
-            for dimensions in (2, 3):
-                positions = [i for i, point in self._points if len(point) == dimensions]
-                if positions:
-                    coordinates = [point for _, point in self._points if len(point) == dimensions]
-                    shapes[positions] = shapely.points(np.array(coordinates, dtype="float64"))
-            self._chunks["geometry"].append(shapes)
-            self._shapes.clear()
-            self._points.clear()
+        rows = self._rows
+        if not rows and self._chunks["geometry"]:  # an empty frame still gets one (empty) chunk
+            return
+        first = self.rows - len(rows)
+        self._history_chunks.append(pd.DataFrame(
+            {
+                "row": np.array([first + i for i, row in enumerate(rows) for _ in row.history], dtype="int64"),
+                "date": np.array([when for row in rows for when, _ in row.history], dtype=DATETIME_UNIT),
+                "status": pd.array([status for row in rows for _, status in row.history], dtype="object"),
+            }
+        ))
+        for name, values in _columns(rows).items():
+            self._chunks[name].append(_column_array(name, values))
+        shapes = np.empty(len(rows), dtype=object)
+        shapes[:] = [None if type(row.geometry) is tuple else row.geometry for row in rows]
+        for dimensions in (2, 3):
+            positions = [i for i, row in enumerate(rows) if type(row.geometry) is tuple
+                         and len(row.geometry) == dimensions]
+            if positions:
+                coordinates = [rows[i].geometry for i in positions]
+                shapes[positions] = shapely.points(np.array(coordinates, dtype="float64"))
+        self._chunks["geometry"].append(shapes)
+        rows.clear()
+
+
+def _columns(rows: list[Row]) -> dict[str, list[Any]]:
+    """The frame's columns for ``rows``, each built in one pass."""
+    props = [row.properties for row in rows]
+    columns: dict[str, list[Any]] = {name: [p.get(name) for p in props] for name in TEXT_FIELDS}
+    casualties = [_casualty_ranges(p.get("casualties")) for p in props]
+    claims = [p.get("claims") or () for p in props]
+    columns.update(
+        id=[row.id for row in rows],
+        start=[p["start"] for p in props],
+        end=[p.get("end") for p in props],
+        time_precision=[row.start.precision for row in rows],
+        start_time=[row.start.start for row in rows],
+        end_time=[max(row.end.end, row.start.end) for row in rows],
+        first_reported=[row.first_reported for row in rows],
+        uncertainty_m=[p.get("uncertainty_m") for p in props],
+        claimants=["\n".join([str(c.get("by", "")) for c in items]) for items in claims],
+        killed_min=[c[0] for c in casualties],
+        killed_max=[c[1] for c in casualties],
+        injured_min=[c[2] for c in casualties],
+        injured_max=[c[3] for c in casualties],
+        source_count=[len(p.get("sources") or ()) for p in props],
+        claim_count=[len(items) for items in claims],
+        related_ids=["\n".join([str(link.get("id")) for link in p.get("related") or ()]) for p in props],
+        search_text=[search_text(p) for p in props],
+        file=[row.file for row in rows],
+        feature=[row.feature for row in rows],
+        properties_json=[properties_json(row.properties, row.id) for row in rows],
+    )
+    return columns
 
 
 def _column_array(name: str, values: list[Any]) -> Any:
@@ -256,11 +247,14 @@ def search_text(props: dict[str, Any]) -> str:
     return "\n".join(parts).casefold()
 
 
-def _casualty_range(props: dict[str, Any], name: str) -> tuple[float | None, float | None]:
-    casualties = props.get("casualties")
+def _casualty_ranges(casualties: Any) -> tuple[float | None, float | None, float | None, float | None]:
+    """Killed min and max, injured min and max (a single figure is both)."""
     if not isinstance(casualties, dict):
-        return None, None
-    figure = casualties.get(name)
+        return None, None, None, None
+    return (*_casualty_range(casualties.get("killed")), *_casualty_range(casualties.get("injured")))
+
+
+def _casualty_range(figure: Any) -> tuple[float | None, float | None]:
     if figure is None:
         return None, None
     if isinstance(figure, dict):

@@ -65,36 +65,39 @@ def quick_row(feature: Any, file: str, index: int) -> Row | None:
 def _row(feature: Any, file: str, index: int) -> Row:
     if type(feature) is not dict or feature.get("type") != "Feature" or "geometry" not in feature:
         raise _Refused
-    if not _FEATURE_MEMBERS.issuperset(feature):
+    props: Any = feature.get("properties")
+    if not _FEATURE_MEMBERS.issuperset(feature) or type(props) is not dict or not _PROPERTY_FIELDS.issuperset(props):
         raise _Refused
-    props = feature.get("properties")
-    if type(props) is not dict or not _PROPERTY_FIELDS.issuperset(props):
-        raise _Refused
-    incident_id = _incident_id(feature.get("id"), props.get("id"))
+    get = props.get
+    incident_id = _incident_id(feature.get("id"), get("id"))
     geometry = _geometry(feature, file, index)
-    _need(_text(props.get("title"), required=True))
+    title, category, status = get("title"), get("category"), get("status")
+    if not (type(title) is str and title.strip() and "\x00" not in title and type(category) is str
+            and category in CATEGORIES and type(status) is str and status in STATUSES):
+        raise _Refused
     for name in _OPTIONAL_TEXT:
-        _need(_optional_text(props.get(name)))
-    category, status = props.get("category"), props.get("status")
-    _need(type(category) is str and category in CATEGORIES and type(status) is str and status in STATUSES)
-    precision = props.get("location_precision")
-    _need(precision is None or (type(precision) is str and precision in _LOCATION_PRECISIONS))
-    country = props.get("country")
-    _need(country is None or (type(country) is str and country in country_codes()))
-    uncertainty = props.get("uncertainty_m")
-    _need(uncertainty is None or (_finite(uncertainty) and uncertainty >= 0))
-    start, end = _period(props.get("start"), props.get("end"), props.get("time_precision"))
-    sources = props.get("sources")
-    _need(type(sources) is list and len(sources) > 0)
+        value = get(name)
+        if value is not None and (type(value) is not str or "\x00" in value):
+            raise _Refused
+    precision, country, uncertainty = get("location_precision"), get("country"), get("uncertainty_m")
+    if not ((precision is None or (type(precision) is str and precision in _LOCATION_PRECISIONS))
+            and (country is None or (type(country) is str and country in country_codes()))
+            and (uncertainty is None or (_finite(uncertainty) and uncertainty >= 0))):
+        raise _Refused
+    start, end = _period(get("start"), get("end"), get("time_precision"))
+    sources: Any = get("sources")
+    if type(sources) is not list or not sources:
+        raise _Refused
     source_ids = _sources(sources)
-    history = _history(props.get("status_history"), status, len(sources), source_ids)
-    claim_dates = _claims(props.get("claims"), len(sources), source_ids)
-    _casualties(props.get("casualties"), len(sources), source_ids)
-    _related(props.get("related"), incident_id)
-    tags = props.get("tags")
-    if tags is not None:
-        _need(type(tags) is list and all(type(tag) is str and tag.strip() for tag in tags))
-    provenance = props.get("provenance")
+    count = len(sources)
+    history = _history(get("status_history"), status, count, source_ids)
+    claim_dates = _claims(get("claims"), count, source_ids)
+    _casualties(get("casualties"), count, source_ids)
+    _related(get("related"), incident_id)
+    tags = get("tags")
+    if tags is not None and not (type(tags) is list and all(type(tag) is str and tag.strip() for tag in tags)):
+        raise _Refused
+    provenance = get("provenance")
     _need(provenance is None or (type(provenance) is dict and not too_deep(provenance, MAX_DEPTH - 4)))
     return Row(
         file=file,
@@ -104,7 +107,7 @@ def _row(feature: Any, file: str, index: int) -> Row:
         geometry=geometry,
         start=start,
         end=end or start,
-        first_reported=_first_reported(props.get("first_reported"), start, history, claim_dates, sources),
+        first_reported=_first_reported(get("first_reported"), start, history, claim_dates, sources),
         history=history,
     )
 
@@ -127,7 +130,7 @@ def _geometry(feature: dict[str, Any], file: str, index: int) -> Any:
     if geometry is None:
         return None
     if type(geometry) is dict and geometry.get("type") == "Point" and _POINT_MEMBERS.issuperset(geometry):
-        position = geometry.get("coordinates")
+        position: Any = geometry.get("coordinates")
         _need(type(position) is list and 2 <= len(position) <= 3 and all(_finite(v) for v in position))
         _need(-180 <= position[0] <= 180 and -90 <= position[1] <= 90)
         return tuple(float(v) for v in position)
@@ -174,15 +177,18 @@ def _period(start: Any, end: Any, precision: Any) -> tuple[PartialDate, PartialD
 def _sources(sources: list[Any]) -> frozenset[str]:
     ids: set[str] = set()
     for source in sources:
-        _need(type(source) is dict and _SOURCE_FIELDS.issuperset(source))
-        _need(_text(source.get("title"), required=True) and _optional_text(source.get("publisher")))
-        kind = source.get("kind")
-        _need(kind is None or (type(kind) is str and kind in _SOURCE_KINDS))
-        if source.get("date") is not None:
+        if type(source) is not dict or not _SOURCE_FIELDS.issuperset(source):
+            raise _Refused
+        get = source.get
+        title, publisher, kind, url = get("title"), get("publisher"), get("kind"), get("url")
+        if not (type(title) is str and title.strip() and "\x00" not in title
+                and (publisher is None or (type(publisher) is str and "\x00" not in publisher))
+                and (kind is None or (type(kind) is str and kind in _SOURCE_KINDS))
+                and (url is None or url_problem(url) is None)):
+            raise _Refused
+        if get("date") is not None:
             _date(source["date"])
-        url = source.get("url")
-        _need(url is None or url_problem(url) is None)
-        source_id = source.get("id")
+        source_id = get("id")
         if source_id is not None:
             _need(_is_valid_id(source_id) and source_id not in ids)
             ids.add(source_id)

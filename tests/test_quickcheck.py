@@ -25,7 +25,7 @@ DATA = ROOT / "tests" / "data"
 
 def _features() -> list[tuple[str, Any]]:
     found: list[tuple[str, Any]] = []
-    paths = sorted(DATA.rglob("*.geojson")) + [ROOT / "geodata" / "incidents" / "syria-2017-04.geojson"]
+    paths = [*sorted(DATA.rglob("*.geojson")), ROOT / "geodata" / "incidents" / "syria-2017-04.geojson"]
     for path in paths:
         try:
             document = json.loads(path.read_text(encoding="utf-8"))

@@ -1,0 +1,151 @@
+"""Read a FeatureCollection written one feature per line — as this tool's exports, ``incidents convert``, the
+importers and many GeoJSON writers lay it out — many features at a time.
+
+The lines between the opening ``{…"features":[`` and the closing ``]}`` are parsed in blocks by msgspec's C
+parser. A block is used as parsed only when encoding the parsed values again gives back exactly its text (or its
+text without blanks): then it has no duplicate keys, nothing the strict reader would refuse, and the values are
+the strict reader's. A line that is not so plain is parsed on its own by the strict parser; one that fails that
+makes the whole file :class:`~incidents.streaming.NotStreamable`, and the caller reads it another way, which
+gives the exact message. Each feature is then checked as every feature is
+(:class:`~incidents.validate.FeatureCollector`, with the quick check first).
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from collections.abc import Callable, Iterable
+from typing import Any, Final
+
+import msgspec
+
+from .reader import _ESCAPE_PREFILTER, _may_have_bad_numbers
+from .streaming import _OVERLAP, NotStreamable, _object_from_pairs, _refuse
+from .validate import FeatureCollector
+
+_SEPARATOR: Final = b",\n"
+_OPENING: Final = re.compile(rb'\A\{[^\n]*"features"[ \t]*:[ \t]*\[[ \t\r]*\Z')
+_CLOSING: Final = re.compile(rb"\][ \t\r\n]*\}[ \t\r\n]*\Z")
+_LONGEST_OPENING: Final = 1024 * 1024
+_decode: Final = msgspec.json.Decoder().decode
+_encode: Final = msgspec.json.Encoder().encode
+_format: Final = msgspec.json.format
+
+
+class LineReader:
+    """Feeds a file's bytes, chunk by chunk, to ``collector``; :meth:`finish` returns the collection's members
+    other than ``features``. Raises :class:`NotStreamable` as soon as the file is not laid out one feature per line,
+    or not plain strict JSON."""
+
+    def __init__(self, collector: FeatureCollector, *, on_block: Callable[[int], None] | None = None) -> None:
+        self._collector = collector
+        self._on_block = on_block
+        self._pending = b""
+        self._members: dict[str, Any] | None = None
+        self._tail = b""
+
+    def feed(self, chunk: bytes) -> None:
+        seen = self._tail + chunk
+        if b"\x00" in chunk or _ESCAPE_PREFILTER.search(seen) or _may_have_bad_numbers(seen):
+            raise NotStreamable
+        self._tail = seen[-_OVERLAP:]
+        data = self._pending + chunk
+        if self._members is None:
+            end = data.find(b"\n")
+            if end < 0:
+                if len(data) > _LONGEST_OPENING:
+                    raise NotStreamable
+                self._pending = data
+                return
+            self._members = _opening(data[:end])
+            data = data[end + 1 :]
+        cut = data.rfind(_SEPARATOR)
+        if cut < 0:
+            self._pending = data
+            return
+        self._block(data[:cut])
+        self._pending = data[cut + len(_SEPARATOR) :]
+
+    def finish(self) -> dict[str, Any]:
+        if self._members is None:
+            raise NotStreamable
+        closing = _CLOSING.search(self._pending)
+        if closing is None:
+            raise NotStreamable
+        last = self._pending[: closing.start()]
+        if last.strip():
+            self._block(last)
+        elif self._collector.count:  # "…},\n]}": a comma with no feature after it
+            raise NotStreamable
+        return self._members
+
+    def _block(self, block: bytes) -> None:
+        if b"\r" in block:
+            block = block.replace(b"\r\n", b"\n")  # a carriage return outside a string is a blank
+        text = b"[" + block.replace(_SEPARATOR, b",") + b"]"
+        try:
+            features = _decode(text)
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            features = None
+        if isinstance(features, list) and _plain(features, text):
+            for feature in features:
+                self._collector.check(feature)
+        else:
+            for line in block.split(_SEPARATOR):
+                self._collector.check(_line(line))
+        if self._on_block is not None:
+            self._on_block(self._collector.count)
+
+
+def _plain(value: Any, text: bytes) -> bool:
+    """Whether ``text`` is exactly what encoding its parsed ``value`` gives, blanks aside."""
+    again = _encode(value)
+    return again == text or (len(again) < len(text) and again == _format(text, indent=-1))
+
+
+def _line(line: bytes) -> Any:
+    """One feature's line parsed: by msgspec when it is plain, else by the strict parser."""
+    try:
+        value = _decode(line)
+        if _plain(value, line):
+            return value
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        pass
+    return _strict(line)
+
+
+_STRICT: Final = json.JSONDecoder(object_pairs_hook=_object_from_pairs, parse_constant=_refuse)
+
+
+def _strict(data: bytes) -> Any:
+    try:
+        text = codecs.decode(data, "utf-8", "strict").strip(" \t\r\n")
+        value, end = _STRICT.raw_decode(text)
+    except (ValueError, RecursionError):
+        raise NotStreamable from None
+    if end != len(text):
+        raise NotStreamable
+    return value
+
+
+def _opening(line: bytes) -> dict[str, Any]:
+    """The collection's members before ``features`` (an opening line such as ``{"type":"FeatureCollection",
+    "features":[``), with ``features`` as an empty list."""
+    if _OPENING.match(line) is None:
+        raise NotStreamable
+    members = _strict(line.rstrip(b" \t\r") + b"]}")
+    if not isinstance(members, dict) or members.get("features") != [] or list(members)[-1] != "features":
+        raise NotStreamable
+    return members
+
+
+def read_lines(chunks: Iterable[bytes], collector: FeatureCollector, *,
+               on_block: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Check every feature of the file in ``chunks`` with ``collector``; return its other members (``features``
+    an empty list). Raises :class:`NotStreamable` (perhaps after checking some features) when the file is not
+    laid out one feature per line or not plain strict JSON."""
+    reader = LineReader(collector, on_block=on_block)
+    for chunk in chunks:
+        reader.feed(chunk)
+    return reader.finish()
