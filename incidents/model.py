@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final
 
 import geopandas as gpd
@@ -135,7 +136,7 @@ class FrameBuilder:
         self._history_chunks.append(pd.DataFrame(
             {
                 "row": np.array([first + i for i, row in enumerate(rows) for _ in row.history], dtype="int64"),
-                "date": np.array([when for row in rows for when, _ in row.history], dtype=DATETIME_UNIT),
+                "date": _datetime_array([when for row in rows for when, _ in row.history]),
                 "status": pd.array([status for row in rows for _, status in row.history], dtype="object"),
             }
         ))
@@ -186,13 +187,22 @@ def _columns(rows: list[Row]) -> dict[str, list[Any]]:
 
 def _column_array(name: str, values: list[Any]) -> Any:
     if name in _DATETIME_COLUMNS:
-        return np.array(values, dtype=DATETIME_UNIT)
+        return _datetime_array(values)
     if name in _FLOAT_COLUMNS:
         return np.array([np.nan if v is None else v for v in values], dtype="float64")
     if name in _INT_COLUMNS:
         return np.array(values, dtype="int64")
-    # pandas' own conversion (None is missing, anything else its text), kept as Arrow to be joined at the end
-    return pd.array(values, dtype="str")._pa_array.combine_chunks()
+    try:  # checked text or None, kept as Arrow to be joined at the end
+        return pa.array(values, type=pa.large_string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid):  # anything else: pandas' conversion (None missing, else its text)
+        return pd.array(values, dtype="str")._pa_array.combine_chunks().cast(pa.large_string())
+
+
+def _datetime_array(values: list[datetime]) -> np.ndarray:
+    """``values`` as ``datetime64[s]``, each distinct moment converted once (incidents share a few thousand days)."""
+    distinct = list(dict.fromkeys(values))
+    seconds = dict(zip(distinct, np.array(distinct, dtype=DATETIME_UNIT).view("int64").tolist(), strict=True))
+    return np.array([seconds[v] for v in values], dtype="int64").view(DATETIME_UNIT)
 
 
 def geometry_columns(shapes: np.ndarray) -> dict[str, np.ndarray]:
