@@ -177,7 +177,7 @@ def _columns(rows: list[Row]) -> dict[str, list[Any]]:
         source_count=[len(p.get("sources") or ()) for p in props],
         claim_count=[len(items) for items in claims],
         related_ids=["\n".join([str(link.get("id")) for link in p.get("related") or ()]) for p in props],
-        search_text=[search_text(p) for p in props],
+        search_text=[search_text(row.properties, row.id) for row in rows],
         file=[row.file for row in rows],
         feature=[row.feature for row in rows],
         properties_json=[properties_json(row.properties, row.id) for row in rows],
@@ -242,10 +242,11 @@ def properties_json(props: dict[str, Any], incident_id: str) -> str:
     return _ENCODE(props).decode()
 
 
-def search_text(props: dict[str, Any]) -> str:
-    """Lower-case text that the free-text query searches: title, description, place, claims, sources, tags."""
-    parts: list[str] = []
-    for name in ("id", "title", "description", "place", "admin1", "perpetrator"):
+def search_text(props: dict[str, Any], incident_id: str) -> str:
+    """Lower-case text that the free-text query searches: id (from the Feature or its properties), title,
+    description, place, claims, sources, tags."""
+    parts: list[str] = [incident_id]
+    for name in ("title", "description", "place", "admin1", "perpetrator"):
         value = props.get(name)
         if isinstance(value, str):
             parts.append(value)

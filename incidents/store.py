@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import shapely
 
+from .bulk import plain_records
 from .errors import IncidentDataError, Problem
 from .model import DATETIME_UNIT, FLAT_COLUMNS, Dataset, SourceFile
 from .reader import parse_json_bytes
@@ -158,8 +159,14 @@ def geoparquet_features(path: str | os.PathLike[str], *, name: str | None = None
         if batch is None:
             break
         properties = batch.column("properties_json").to_pylist()
-        shapes = shapely.to_geojson(shapely.from_wkb(batch.column("geometry").to_numpy(zero_copy_only=False)))
-        for record, shape in zip(properties, shapes, strict=True):
+        geometries = _geometry_values(shapely.from_wkb(batch.column("geometry").to_numpy(zero_copy_only=False)))
+        plain = plain_records(properties)
+        if plain is not None:
+            for values, geometry in zip(plain, geometries, strict=True):
+                index += 1
+                yield {"type": "Feature", "geometry": geometry, "properties": values}
+            continue
+        for record, geometry in zip(properties, geometries, strict=True):
             index += 1
             props: Any = None
             if isinstance(record, str):
@@ -169,9 +176,23 @@ def geoparquet_features(path: str | os.PathLike[str], *, name: str | None = None
                     problems.extend(replace(p, file=label, feature=index, field="properties_json")
                                     for p in error.problems)
                     continue
-            yield {"type": "Feature", "geometry": None if shape is None else json.loads(shape), "properties": props}
+            yield {"type": "Feature", "geometry": geometry, "properties": props}
     if problems:
         raise IncidentDataError(problems)
+
+
+def _geometry_values(shapes: np.ndarray) -> list[Any]:
+    """Each shape as the value its GeoJSON geometry parses to (None for none); a 2-D point straight from its
+    coordinates."""
+    values: list[Any] = [None] * len(shapes)
+    points = (shapely.get_type_id(shapes) == 0) & ~shapely.is_empty(shapes) & ~shapely.has_z(shapes)
+    others = np.flatnonzero(~points & ~shapely.is_missing(shapes))
+    for position, text in zip(others.tolist(), shapely.to_geojson(shapes[others]).tolist(), strict=True):
+        values[position] = json.loads(text)
+    located = np.flatnonzero(points)
+    for position, (x, y) in zip(located.tolist(), shapely.get_coordinates(shapes[located]).tolist(), strict=True):
+        values[position] = {"type": "Point", "coordinates": [x, y]}
+    return values
 
 
 def _read_table(path: str | os.PathLike[str], label: str) -> pa.Table:

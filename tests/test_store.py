@@ -208,3 +208,43 @@ def test_a_parquet_file_is_checked_from_its_records_so_older_derived_columns_do_
     again = load_incidents(tmp_path / "older.parquet", nested=False)
     assert list(again.frame["id"]) == list(dataset.frame["id"])
     assert again.frame["anchor_lat"].equals(dataset.frame["anchor_lat"])
+
+
+def _records_rewritten(tmp_path: Path, name: str, rewrite: Any) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    write_geoparquet(load_incidents(BUNDLED, nested=False), tmp_path / "plain.parquet")
+    table = pq.read_table(tmp_path / "plain.parquet")
+    records = [rewrite(i, text) for i, text in enumerate(table.column("properties_json").to_pylist())]
+    position = table.schema.get_field_index("properties_json")
+    pq.write_table(table.set_column(position, "properties_json", pa.array(records, type=pa.string())),
+                   tmp_path / name)
+    return tmp_path / name
+
+
+def test_parquet_records_read_in_bulk_or_one_by_one_give_the_same_dataset(tmp_path: Path) -> None:
+    plain = load_incidents(_records_rewritten(tmp_path, "a.parquet", lambda i, text: text), nested=False)
+    spaced = load_incidents(_records_rewritten(tmp_path, "b.parquet", lambda i, text: json.dumps(json.loads(text))),
+                            nested=False)
+    pd.testing.assert_frame_equal(plain.frame.drop(columns="file"), spaced.frame.drop(columns="file"))
+
+
+def test_a_parquet_record_with_a_repeated_key_is_refused_by_the_strict_reader(tmp_path: Path) -> None:
+    path = _records_rewritten(tmp_path, "dup.parquet",
+                              lambda i, text: text[:-1] + ',"status":"verified"}' if i == 2 else text)
+    with pytest.raises(IncidentDataError, match=r"dup.parquet: feature #3: properties_json: .*status"):
+        load_incidents(path)
+
+
+def test_every_geometry_kind_reads_the_same_from_parquet_as_from_geojson(tmp_path: Path) -> None:
+    source = DATA / "good" / "full.geojson"
+    write_geoparquet(load_incidents(source, nested=False), tmp_path / "full.parquet")
+    from_parquet = load_incidents(tmp_path / "full.parquet", nested=False)  # checked from its records
+    from_geojson = load_incidents(source, nested=False)
+    assert set(from_geojson.frame.geometry.geom_type.dropna()) >= {"Point", "Polygon"}
+    assert list(from_parquet.frame.geometry.to_wkt()) == list(from_geojson.frame.geometry.to_wkt())
+    pd.testing.assert_frame_equal(from_parquet.frame.drop(columns=["file", "geometry"]),
+                                  from_geojson.frame.drop(columns=["file", "geometry"]))
+    # an id written on the Feature only is searched as one written in the properties
+    assert list(IncidentFilter(query="full-polygon").apply(from_geojson)["id"]) == ["full-polygon"]
