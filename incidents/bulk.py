@@ -28,6 +28,7 @@ _SEPARATOR: Final = b",\n"
 _OPENING: Final = re.compile(rb'\A\{[^\n]*"features"[ \t]*:[ \t]*\[[ \t\r]*\Z')
 _CLOSING: Final = re.compile(rb"\][ \t\r\n]*\}[ \t\r\n]*\Z")
 _LONGEST_OPENING: Final = 1024 * 1024
+BLOCK_BYTES: Final = 2 * 1024 * 1024
 _decode: Final = msgspec.json.Decoder().decode
 _encode: Final = msgspec.json.Encoder().encode
 _format: Final = msgspec.json.format
@@ -64,7 +65,14 @@ class LineReader:
         if cut < 0:
             self._pending = data
             return
-        self._block(data[:cut])
+        start = 0
+        while cut - start > BLOCK_BYTES:  # small blocks: their parsed values are what a load holds besides the frame
+            end = data.rfind(_SEPARATOR, start, start + BLOCK_BYTES)
+            if end <= start:
+                break
+            self._block(data[start:end])
+            start = end + len(_SEPARATOR)
+        self._block(data[start:cut])
         self._pending = data[cut + len(_SEPARATOR) :]
 
     def finish(self) -> dict[str, Any]:

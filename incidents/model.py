@@ -95,7 +95,7 @@ class FrameBuilder:
     """Builds the incident frame row by row, turning every ``flush_every`` rows into arrays, so that it holds the
     columns (not the rows' parsed properties) of a file read one feature at a time."""
 
-    def __init__(self, *, flush_every: int = 16_384) -> None:
+    def __init__(self, *, flush_every: int = 4096) -> None:
         self._flush_every = flush_every
         self._rows: list[Row] = []
         self._chunks: dict[str, list[Any]] = {name: [] for name in (*_BUILT_COLUMNS, "geometry")}
