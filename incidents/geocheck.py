@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -112,22 +112,23 @@ def country_mismatch_warnings(
     checked. If the outline file cannot be read, one warning says that the check was skipped.
     """
     files, features, ids, codes, shapes = _columns(rows_or_frame)
-    wanted = [i for i, (code, shape) in enumerate(zip(codes, shapes, strict=True))
-              if isinstance(code, str) and isinstance(shape, BaseGeometry) and not shape.is_empty]
-    if not wanted:
+    located = np.asarray(pd.notna(codes), dtype=bool) & ~shapely.is_missing(shapes)
+    located[located] = ~shapely.is_empty(shapes[located])
+    wanted = np.flatnonzero(located)
+    if not len(wanted):
         return []
     try:
         known = load_outlines(outlines)
     except (OSError, ValueError, KeyError, TypeError, shapely.errors.GEOSException) as error:
         return [Problem(files[wanted[0]], f"the country check was skipped: the outlines {outlines} cannot be read "
                         f"({error}); they are committed with the repository", severity="warning")]
-    wanted = [i for i in wanted if str(codes[i]) in known.areas]
-    if not wanted:
+    country = codes[wanted].astype(str)
+    outlined = np.isin(country, list(known.areas))
+    index, country = wanted[outlined], country[outlined]
+    if not len(index):
         return []
-    index = np.array(wanted)
-    country = np.array([str(codes[i]) for i in wanted])
     areas: NDArray[np.object_] = np.array([known.areas[code] for code in country], dtype=object)
-    incidents: NDArray[np.object_] = np.array([shapes[i] for i in wanted], dtype=object)
+    incidents: NDArray[np.object_] = shapes[index]
     raised = np.asarray(shapely.has_z(incidents), dtype=bool)
     if raised.any():  # only these are copied: at a million incidents a copy of all of them costs memory
         incidents[raised] = shapely.force_2d(incidents[raised])
@@ -142,32 +143,25 @@ def country_mismatch_warnings(
         row = int(index[position])
         code = str(codes[row])
         problems.append(
-            Problem(files[row], _message(shapes[row], code, known.names[code], km, str(fits), threshold_km),
-                    features[row], ids[row], "geometry", "warning")
+            Problem(str(files[row]), _message(shapes[row], code, known.names[code], km, str(fits), threshold_km),
+                    int(features[row]), None if ids[row] is None else str(ids[row]), "geometry", "warning")
         )
     return problems
 
 
-def _columns(
-    rows_or_frame: Sequence[Row] | pd.DataFrame,
-) -> tuple[list[str], list[int | None], list[str | None], list[object], list[object]]:
+def _columns(rows_or_frame: Sequence[Row] | pd.DataFrame) -> tuple[Any, Any, Any, NDArray[np.object_],
+                                                                    NDArray[np.object_]]:
+    """Files, features and ids (read by position), country codes and shapes (object arrays) of the incidents."""
     if isinstance(rows_or_frame, pd.DataFrame):
-        frame = rows_or_frame
-        return (
-            [str(f) for f in frame["file"]],
-            [int(f) for f in frame["feature"]],
-            [None if i is None else str(i) for i in frame["id"]],
-            list(frame["country"]),
-            list(frame["geometry"]),
-        )
+        frame = rows_or_frame  # read by position where needed: lists of a million would cost a second and memory
+        return (frame["file"].array, frame["feature"].to_numpy(), frame["id"].array,
+                frame["country"].to_numpy(dtype=object), frame.geometry.to_numpy())
     rows = list(rows_or_frame)
-    return (
-        [r.file for r in rows],
-        [r.feature for r in rows],
-        [r.id for r in rows],
-        [r.properties.get("country") for r in rows],
-        [shapely.Point(r.geometry) if isinstance(r.geometry, tuple) else r.geometry for r in rows],
-    )
+    shapes = np.empty(len(rows), dtype=object)
+    shapes[:] = [shapely.Point(r.geometry) if isinstance(r.geometry, tuple) else r.geometry for r in rows]
+    codes = np.empty(len(rows), dtype=object)
+    codes[:] = [r.properties.get("country") for r in rows]
+    return [r.file for r in rows], [r.feature for r in rows], [r.id for r in rows], codes, shapes
 
 
 def _within_km(

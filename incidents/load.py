@@ -367,7 +367,10 @@ def check_across(frame: pd.DataFrame, *, links: bool = True) -> list[Problem]:
     """Ids unique across every file; ``related`` ids (when ``links``) pointing at incidents that exist."""
     problems: list[Problem] = []
     ids = frame["id"]
-    repeated = ids.duplicated(keep="first").to_numpy()
+    ids_arrow = pa.array(ids.array)  # Arrow's hash of the text: pandas' would make a Python string of each first
+    repeated = np.zeros(len(ids), dtype=bool)
+    if len(pc.unique(ids_arrow)) < len(ids):
+        repeated = ids.duplicated(keep="first").to_numpy()
     if repeated.any():
         first = {i: pos for pos, i in reversed(list(enumerate(ids)))}
         for pos in np.flatnonzero(repeated):
@@ -383,7 +386,7 @@ def check_across(frame: pd.DataFrame, *, links: bool = True) -> list[Problem]:
         rows = np.flatnonzero(has_links)
         lists = pc.split_pattern(pa.array(related.iloc[rows]), "\n")
         targets = pc.list_flatten(lists)
-        known = pc.is_in(targets, value_set=pa.array(ids).cast(targets.type)).to_numpy(zero_copy_only=False)
+        known = pc.is_in(targets, value_set=ids_arrow.cast(targets.type)).to_numpy(zero_copy_only=False)
         unknown = np.flatnonzero(~known)
         if len(unknown):
             parents = pc.list_parent_indices(lists).to_numpy()

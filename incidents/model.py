@@ -109,7 +109,7 @@ class FrameBuilder:
             self._flush()
 
     def build(self, *, nested: bool = True) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-        """The frame and the history table of every row added."""
+        """The frame and the history table of every row added (once: the builder then lets go of the columns)."""
         self._flush()
         data: dict[str, Any] = {}
         for name in _BUILT_COLUMNS:
@@ -121,6 +121,8 @@ class FrameBuilder:
         shapes = np.concatenate(self._chunks["geometry"])
         data.update(geometry_columns(shapes))
         frame = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(shapes, crs="EPSG:4326"))
+        del data, shapes
+        self._chunks = {name: [] for name in self._chunks}  # the frame holds (or copied) them
         if nested:
             frame = expand_nested(frame)
         history = self._history_chunks[0]
@@ -193,9 +195,14 @@ def _column_array(name: str, values: list[Any]) -> Any:
     if name in _INT_COLUMNS:
         return np.array(values, dtype="int64")
     try:  # checked text or None, kept as Arrow to be joined at the end
-        return pa.array(values, type=pa.large_string())
+        return pa.array(values, type=pa.large_string(), memory_pool=_LASTING)
     except (pa.ArrowTypeError, pa.ArrowInvalid):  # anything else: pandas' conversion (None missing, else its text)
         return pd.array(values, dtype="str")._pa_array.combine_chunks().cast(pa.large_string())
+
+
+# The frame's text lives as long as the dataset: allocated by the C library's malloc, which hands back what a load
+# frees, where Arrow's default pool (mimalloc) kept about 0.8 GB more resident at 1M incidents.
+_LASTING: Final = pa.system_memory_pool()
 
 
 def _datetime_array(values: list[datetime]) -> np.ndarray:

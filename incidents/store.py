@@ -31,7 +31,7 @@ METADATA_KEY: Final = b"incidents"
 PARQUET_SUFFIXES: Final = (".parquet", ".geoparquet")
 HISTORY_COLUMNS: Final = ("history_dates", "history_statuses")
 RECORD_COLUMNS: Final = ("properties_json", "geometry")  # what a file from elsewhere is checked from
-_BATCH_ROWS: Final = 65_536
+_BATCH_ROWS: Final = 4096  # records parsed at a time: what a first load holds besides the frame
 PARQUET_MAGIC: Final = b"PAR1"
 _DICTIONARY_COLUMNS: Final = ("category", "status", "time_precision", "country", "location_precision", "admin1",
                                "place", "perpetrator", "file")
