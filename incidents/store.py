@@ -90,19 +90,22 @@ def read_arrow(path: str | os.PathLike[str], *, name: str | None = None) -> Data
 def _table(dataset: Dataset) -> pa.Table:
     frame = dataset.frame
     dates, statuses = _history_lists(dataset)
-    columns: dict[str, pa.Array] = {}
+    columns: dict[str, Any] = {}
     for name in FLAT_COLUMNS:
         series = frame[name]
         if name in ("start_time", "end_time", "first_reported"):
             columns[name] = pa.array(series.to_numpy().astype("datetime64[s]"), type=pa.timestamp("s"))
+        elif isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
+            columns[name] = pa.chunked_array(pa.array(series.array)).cast(pa.large_string())  # the text as it is held
         elif series.dtype == object or str(series.dtype) == "str":
-            columns[name] = pa.array(series.astype(object).where(series.notna(), None).tolist(), type=pa.string())
+            columns[name] = pa.array(series.astype(object).where(series.notna(), None).tolist(),
+                                     type=pa.large_string())
         else:
             columns[name] = pa.array(series.to_numpy())
     geometry = frame.geometry.to_numpy()
     columns["geometry"] = pa.array(shapely.to_wkb(geometry), type=pa.binary())
-    columns["history_dates"] = pa.array(dates, type=pa.list_(pa.timestamp("s")))
-    columns["history_statuses"] = pa.array(statuses, type=pa.list_(pa.string()))
+    columns["history_dates"] = dates
+    columns["history_statuses"] = statuses
     located = geometry[~shapely.is_missing(geometry)]
     # No "crs" member: GeoParquet's default, OGC:CRS84, is longitude/latitude on WGS 84.
     kinds = sorted(_TYPE_NAMES[int(t)] for t in np.unique(shapely.get_type_id(located)))
@@ -252,16 +255,16 @@ def _strings(array: pa.Array) -> np.ndarray:
     return names[encoded.indices.to_numpy(zero_copy_only=False)] if len(names) else np.empty(0, dtype=object)
 
 
-def _history_lists(dataset: Dataset) -> tuple[list[list[Any]], list[list[str]]]:
-    count = len(dataset.frame)
-    dates: list[list[Any]] = [[] for _ in range(count)]
-    statuses: list[list[str]] = [[] for _ in range(count)]
+def _history_lists(dataset: Dataset) -> tuple[pa.ListArray, pa.ListArray]:
+    """Each incident's status history as a list of dates and a list of statuses (empty lists for none)."""
     history = dataset.history
-    when = history["date"].to_numpy().astype("datetime64[s]")
-    for row, moment, status in zip(history["row"].to_numpy(), when, history["status"], strict=True):
-        dates[row].append(moment)
-        statuses[row].append(status)
-    return dates, statuses
+    rows = history["row"].to_numpy()
+    order = np.argsort(rows, kind="stable")
+    offsets = np.zeros(len(dataset.frame) + 1, dtype="int32")
+    np.cumsum(np.bincount(rows, minlength=len(dataset.frame)), out=offsets[1:])
+    when = pa.array(history["date"].to_numpy()[order].astype("datetime64[s]"), type=pa.timestamp("s"))
+    statuses = pa.array(history["status"].to_numpy(dtype=object)[order], type=pa.string())
+    return (pa.ListArray.from_arrays(pa.array(offsets), when), pa.ListArray.from_arrays(pa.array(offsets), statuses))
 
 
 def _fields(item: Any) -> dict[str, Any]:
