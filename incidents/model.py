@@ -120,7 +120,8 @@ class FrameBuilder:
                 data[name] = np.concatenate(chunks)
         shapes = np.concatenate(self._chunks["geometry"])
         data.update(geometry_columns(shapes))
-        frame = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(shapes, crs="EPSG:4326"))
+        # copy=False: the columns as built, not copied into one block per type (120 MB more at 1M incidents)
+        frame = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(shapes, crs="EPSG:4326"), copy=False)
         del data, shapes
         self._chunks = {name: [] for name in self._chunks}  # the frame holds (or copied) them
         if nested:

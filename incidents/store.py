@@ -54,15 +54,14 @@ def write_arrow(dataset: Dataset, path: str | os.PathLike[str]) -> None:
     coordinates instead of decoding WKB, so a million incidents open in well under a second. Larger on disk than
     GeoParquet, and not meant to be shared: use :func:`write_geoparquet` for that.
     """
-    table = _table(dataset)
     geometry = dataset.frame.geometry.to_numpy()
     points = (shapely.get_type_id(geometry) == 0) & ~shapely.has_z(geometry)  # a point with elevation stays WKB
     coordinates = np.full((len(geometry), 2), np.nan)
     if points.any():
         coordinates[points] = shapely.get_coordinates(geometry[points])[:, :2]
-    wkb = table.column("geometry").to_numpy(zero_copy_only=False)
-    wkb[points] = None
-    table = (table.set_column(table.schema.get_field_index("geometry"), "geometry", pa.array(wkb, type=pa.binary()))
+    wkb = np.full(len(geometry), None, dtype=object)
+    wkb[~points] = shapely.to_wkb(geometry[~points])
+    table = (_table(dataset, wkb=wkb)
              .append_column("x", pa.array(coordinates[:, 0])).append_column("y", pa.array(coordinates[:, 1])))
     with pa.OSFile(os.fspath(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
@@ -87,7 +86,8 @@ def read_arrow(path: str | os.PathLike[str], *, name: str | None = None) -> Data
     return _dataset_from_table(table.drop_columns(["x", "y"]), info, label, geometry=geometry)
 
 
-def _table(dataset: Dataset) -> pa.Table:
+def _table(dataset: Dataset, *, wkb: np.ndarray | None = None) -> pa.Table:
+    """The dataset as a table; ``wkb`` the geometry column when already made (else every geometry as WKB)."""
     frame = dataset.frame
     dates, statuses = _history_lists(dataset)
     columns: dict[str, Any] = {}
@@ -103,7 +103,7 @@ def _table(dataset: Dataset) -> pa.Table:
         else:
             columns[name] = pa.array(series.to_numpy())
     geometry = frame.geometry.to_numpy()
-    columns["geometry"] = pa.array(shapely.to_wkb(geometry), type=pa.binary())
+    columns["geometry"] = pa.array(shapely.to_wkb(geometry) if wkb is None else wkb, type=pa.binary())
     columns["history_dates"] = dates
     columns["history_statuses"] = statuses
     located = geometry[~shapely.is_missing(geometry)]
