@@ -100,6 +100,8 @@ def test_script_payloads_in_every_field_never_run(session: Session, artifacts: P
     assert box is not None and box["height"] >= 35 * (len(frame) + 1)
     record = session.page.locator(".st-key-table-record")
     for row in range(len(frame)):
+        box = grid.bounding_box()  # again each time: the record shown below (and beside the map) moves the page
+        assert box is not None
         session.page.mouse.click(box["x"] + 15, box["y"] + 35 * (row + 1) + 17)
         heading = shown(str(frame["title"].iloc[row]))
         record.get_by_role("heading").filter(has_text=heading[:20]).first.wait_for(timeout=20_000)
