@@ -91,12 +91,8 @@ class LineReader:
     def _block(self, block: bytes) -> None:
         if b"\r" in block:
             block = block.replace(b"\r\n", b"\n")  # a carriage return outside a string is a blank
-        text = b"[" + block.replace(_SEPARATOR, b",") + b"]"
-        try:
-            features = _decode(text)
-        except (msgspec.DecodeError, UnicodeDecodeError):
-            features = None
-        if isinstance(features, list) and _plain(features, text):
+        features = _plain_value(b"[" + block.replace(_SEPARATOR, b",") + b"]")
+        if isinstance(features, list):
             for feature in features:
                 self._collector.check(feature)
         else:
@@ -108,34 +104,36 @@ class LineReader:
 
 def plain_records(texts: list[Any]) -> list[Any] | None:
     """The parsed values of ``texts`` (JSON texts, such as GeoParquet records), parsed together, when every one is
-    plain (see :func:`_plain`) and free of what the strict reader looks at twice; None when any is not."""
+    plain (see :func:`_plain_value`) and free of what the strict reader looks at twice; None when any is not."""
     if not all(type(text) is str for text in texts):
         return None
     data = ("[" + ",".join(texts) + "]").encode()
     if b"\x00" in data or _ESCAPE_PREFILTER.search(data) or _may_have_bad_numbers(data):
         return None
+    values = _plain_value(data)
+    return values if isinstance(values, list) and len(values) == len(texts) else None
+
+
+_NOT_PLAIN: Final = object()
+
+
+def _plain_value(text: bytes) -> Any:
+    """The value of ``text`` when encoding it again gives back exactly ``text`` (or ``text`` without blanks), else
+    :data:`_NOT_PLAIN` (a duplicate key, an escape or number written another way, a value nested too deep …)."""
     try:
-        values = _decode(data)
-    except (msgspec.DecodeError, UnicodeDecodeError):
-        return None
-    return values if isinstance(values, list) and len(values) == len(texts) and _plain(values, data) else None
-
-
-def _plain(value: Any, text: bytes) -> bool:
-    """Whether ``text`` is exactly what encoding its parsed ``value`` gives, blanks aside."""
-    again = _encode(value)
-    return again == text or (len(again) < len(text) and again == _format(text, indent=-1))
+        value = _decode(text)
+        again = _encode(value)
+        if again == text or (len(again) < len(text) and again == _format(text, indent=-1)):
+            return value
+    except (msgspec.MsgspecError, UnicodeDecodeError, RecursionError):
+        pass
+    return _NOT_PLAIN
 
 
 def _line(line: bytes) -> Any:
     """One feature's line parsed: by msgspec when it is plain, else by the strict parser."""
-    try:
-        value = _decode(line)
-        if _plain(value, line):
-            return value
-    except (msgspec.DecodeError, UnicodeDecodeError):
-        pass
-    return _strict(line)
+    value = _plain_value(line)
+    return _strict(line) if value is _NOT_PLAIN else value
 
 
 _STRICT: Final = json.JSONDecoder(object_pairs_hook=_object_from_pairs, parse_constant=_refuse)

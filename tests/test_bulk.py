@@ -112,6 +112,7 @@ def _feature_line(index: int) -> str:
         ("invalid UTF-8", OPENING + _feature_line(1).replace("Synthetic", "Syn\udcffthetic") + "\n]}"),
         ("leading zero", OPENING + _feature_line(1).replace('"coordinates":[', '"coordinates":[0') + "\n]}"),
         ("no closing", OPENING + _feature_line(1) + "\n"),
+        ("nested too deep", OPENING + _feature_line(1)[:-2] + ',"x_deep":' + "[" * 5000 + "]" * 5000 + "}}\n]}"),
     ],
 )
 def test_anything_not_plain_is_left_to_the_other_readers(name: str, text: str) -> None:
