@@ -1,11 +1,12 @@
 """A quick check for ordinary incidents, so that a large file is not checked field by field with every message
 ready.
 
-:func:`quick_row` accepts a feature only when it is an ordinary, valid incident — standard fields only, known
-vocabulary, nothing that the full check (:class:`incidents.validate.FeatureChecker`) would report or warn about —
-and returns the very :class:`~incidents.validate.Row` the full check would make of it. For anything else it returns
-None, and the full check decides and words the messages. It is only ever a shortcut: tests run both on every test
-file, the hostile corpus and thousands of mutated features, and require the same row or a refusal.
+:func:`quick_row` accepts a feature only when it is an ordinary, valid incident — the format's fields and the
+analyst's own ``x_…`` ones, known vocabulary, nothing that the full check
+(:class:`incidents.validate.FeatureChecker`) would report or warn about — and returns the very
+:class:`~incidents.validate.Row` the full check would make of it. For anything else it returns None, and the full
+check decides and words the messages. It is only ever a shortcut: tests run both on every test file, the hostile
+corpus and thousands of mutated features, and require the same row or a refusal.
 """
 
 from __future__ import annotations
@@ -66,8 +67,10 @@ def _row(feature: Any, file: str, index: int) -> Row:
     if type(feature) is not dict or feature.get("type") != "Feature" or "geometry" not in feature:
         raise _Refused
     props: Any = feature.get("properties")
-    if not _FEATURE_MEMBERS.issuperset(feature) or type(props) is not dict or not _PROPERTY_FIELDS.issuperset(props):
+    if not _FEATURE_MEMBERS.issuperset(feature) or type(props) is not dict:
         raise _Refused
+    if not _PROPERTY_FIELDS.issuperset(props):
+        _extensions(props)
     get = props.get
     incident_id = _incident_id(feature.get("id"), get("id"))
     geometry = _geometry(feature, file, index)
@@ -110,6 +113,14 @@ def _row(feature: Any, file: str, index: int) -> Row:
         first_reported=_first_reported(get("first_reported"), start, history, claim_dates, sources),
         history=history,
     )
+
+
+def _extensions(props: dict[str, Any]) -> None:
+    """Fields beyond the format's: only the analyst's own (``x_…``), none nested too deep."""
+    for key in props.keys() - _PROPERTY_FIELDS:
+        value = props[key]
+        if not key.startswith("x_") or (type(value) in (dict, list) and too_deep(value, MAX_DEPTH - 4)):
+            raise _Refused
 
 
 def _need(condition: bool) -> None:

@@ -90,6 +90,7 @@ _ODD_VALUES: tuple[Any, ...] = (
     {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]},
     {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1]]]},
     {"type": "LineString", "coordinates": [[0, 0]]}, {"type": "GeometryCollection", "geometries": []},
+    json.loads("[" * 59 + "]" * 59), json.loads("[" * 61 + "]" * 61), {"a": json.loads("[" * 60 + "]" * 60)},
 )
 
 
@@ -120,7 +121,7 @@ def _mutated(feature: dict[str, Any], rng: random.Random) -> dict[str, Any]:
         if action < 0.15 and isinstance(parent, dict):
             del parent[last]
         elif action < 0.25 and isinstance(parent, dict):
-            parent[rng.choice(("x_note", "extra", "bbox", "titel", "id", "end", "time_precision", "country",
+            parent[rng.choice(("x_note", "x_deep", "extra", "bbox", "titel", "id", "end", "time_precision", "country",
                                "first_reported", "uncertainty_m", "casualties", "related", "tags",
                                "provenance"))] = rng.choice(_ODD_VALUES)
         elif action < 0.35 and isinstance(parent[last], list) and parent[last]:
