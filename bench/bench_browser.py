@@ -10,6 +10,8 @@ For each N, a server is started on a free port with ``INCIDENTS_PATH`` set to th
   iframe's Leaflet container says it drew all incidents (``data-incidents-drawn``, the attribute
   tests/e2e/conftest.py waits on), two animation frames later (so the frame was painted); the detail says when the
   map's iframe appeared (before it, the time is Streamlit's: its scripts, the script run, the other elements);
+- the baseline: the first paint of ``bench/hello_app.py`` (one line of text), the time any Streamlit page takes
+  here before an app does anything;
 - a filter change: from the pointer press on a status chip's remove button in the sidebar until the new map has
   drawn: "Debunked" removed from the default view (about 95% shown), and "Claimed" removed from a link showing
   verified + claimed incidents of 2015-01-01 – 2018-08-31 (about 10% left).
@@ -111,13 +113,14 @@ def free_port() -> int:
         return port
 
 
-def start_server(log_dir: Path, env: dict[str, str]) -> Server:
-    """``streamlit run app.py`` from the repo root on a free port, healthy (as tests/e2e/conftest.py does)."""
+def start_server(log_dir: Path, env: dict[str, str], script: str = "app.py") -> Server:
+    """``streamlit run app.py`` (or ``script``) from the repo root on a free port, healthy (as tests/e2e/conftest.py
+    does)."""
     port = free_port()
     log = log_dir / f"streamlit-{port}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+            [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
              "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
              "--server.fileWatcherType", "none"],
             cwd=benchkit.ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
@@ -276,6 +279,29 @@ def measure_size(args: argparse.Namespace, n: int, browser: Any) -> dict[str, St
     return steps
 
 
+def measure_baseline(args: argparse.Namespace, browser: Any) -> list[str]:
+    """First paint of bench/hello_app.py (one line of text): the time any Streamlit page takes here, a floor under
+    the dashboard's first paint."""
+    times: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="incidents-bench-browser-") as folder:
+        server = start_server(Path(folder), {}, script="bench/hello_app.py")
+        context = browser.new_context(viewport={"width": 1500, "height": 1400})
+        try:
+            context.new_page().goto(server.url, wait_until="load")  # a first visit fills the HTTP cache, as above
+            for _ in range(args.repeat):
+                page = context.new_page()
+                page.goto(server.url, wait_until="commit", timeout=args.timeout * 1000)
+                page.wait_for_function("document.body && document.body.innerText.includes('baseline page: ready')",
+                                       timeout=args.timeout * 1000, polling=20)
+                times.append(page.evaluate("performance.now()") / 1000)
+                page.close()
+        finally:
+            context.close()
+            stop_server(server.process)
+    return ["—", "first paint of a one-line Streamlit page (baseline)", seconds(statistics.median(times)), "—",
+            f"bench/hello_app.py, {len(times)} runs: Streamlit's own floor"]
+
+
 def table_rows(n: int, steps: dict[str, Step]) -> list[list[str]]:
     rows = []
     for key, text in ROWS:
@@ -320,6 +346,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
+            note("baseline: a one-line Streamlit page")
+            rows.append(measure_baseline(args, browser))
             for n in args.sizes:
                 rows.extend(table_rows(n, measure_size(args, n, browser)))
         finally:
