@@ -163,6 +163,22 @@ def _optional_text(value: Any) -> bool:
     return value is None or _text(value)
 
 
+_STARTS: dict[str, datetime] = {}  # a date's start by its text: incidents share a few thousand days
+_STARTS_KEPT: Final = 100_000
+
+
+def _start(value: Any) -> datetime:
+    """When the date ``value`` begins (refused when it is not a date)."""
+    if type(value) is str:
+        found = _STARTS.get(value)
+        if found is not None:
+            return found
+    start = _date(value).start
+    if len(_STARTS) < _STARTS_KEPT:
+        _STARTS[value] = start
+    return start
+
+
 def _date(value: Any) -> PartialDate:
     try:
         return parse_date(value)
@@ -198,7 +214,7 @@ def _sources(sources: list[Any]) -> frozenset[str]:
                 and (url is None or url_problem(url) is None)):
             raise _Refused
         if get("date") is not None:
-            _date(source["date"])
+            _start(source["date"])
         source_id = get("id")
         if source_id is not None:
             _need(_is_valid_id(source_id) and source_id not in ids)
@@ -222,11 +238,15 @@ def _history(value: Any, status: str, count: int, ids: frozenset[str]) -> list[t
     entries: list[tuple[datetime, str]] = []
     previous: datetime | None = None
     for entry in value:
-        _need(type(entry) is dict and _HISTORY_FIELDS.issuperset(entry))
-        entry_status = entry.get("status")
-        _need(type(entry_status) is str and entry_status in STATUSES and _optional_text(entry.get("note")))
-        when = _date(entry.get("date")).start
-        _need(previous is None or when >= previous)
+        if type(entry) is not dict or not _HISTORY_FIELDS.issuperset(entry):
+            raise _Refused
+        entry_status, note = entry.get("status"), entry.get("note")
+        if not (type(entry_status) is str and entry_status in STATUSES
+                and (note is None or (type(note) is str and "\x00" not in note))):
+            raise _Refused
+        when = _start(entry.get("date"))
+        if previous is not None and when < previous:
+            raise _Refused
         _source_ref(entry.get("source"), count, ids)
         previous = when
         entries.append((when, entry_status))
@@ -240,12 +260,15 @@ def _claims(value: Any, count: int, ids: frozenset[str]) -> list[datetime]:
     _need(type(value) is list)
     dates: list[datetime] = []
     for claim in value:
-        _need(type(claim) is dict and _CLAIM_FIELDS.issuperset(claim))
-        stance = claim.get("stance")
-        _need(_text(claim.get("by"), required=True) and type(stance) is str and stance in STANCES)
-        _need(_optional_text(claim.get("text")))
-        if claim.get("date") is not None:
-            dates.append(_date(claim["date"]).start)
+        if type(claim) is not dict or not _CLAIM_FIELDS.issuperset(claim):
+            raise _Refused
+        get = claim.get
+        by, stance, text = get("by"), get("stance"), get("text")
+        if not (type(by) is str and by.strip() and "\x00" not in by and type(stance) is str and stance in STANCES
+                and (text is None or (type(text) is str and "\x00" not in text))):
+            raise _Refused
+        if get("date") is not None:
+            dates.append(_start(claim["date"]))
         _source_ref(claim.get("source"), count, ids)
     return dates
 
@@ -283,7 +306,7 @@ def _related(value: Any, incident_id: str) -> None:
 def _first_reported(given: Any, start: PartialDate, history: list[tuple[datetime, str]], claim_dates: list[datetime],
                     sources: list[dict[str, Any]]) -> datetime:
     if given is not None:
-        return _date(given).start
+        return _start(given)
     dated = [when for when, _ in history] + claim_dates
-    dated.extend(parse_date(source["date"]).start for source in sources if source.get("date") is not None)
+    dated.extend(_start(source["date"]) for source in sources if source.get("date") is not None)
     return min(dated) if dated else start.start
