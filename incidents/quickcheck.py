@@ -48,6 +48,7 @@ _LOCATION_PRECISIONS: Final = frozenset(LOCATION_PRECISIONS)
 _SOURCE_KINDS: Final = frozenset(SOURCE_KINDS)
 _RELATIONS: Final = frozenset(RELATIONS)
 _OPTIONAL_TEXT: Final = ("description", "place", "admin1", "perpetrator")
+_NUMBERS: Final = (int, float)
 
 
 class _Refused(Exception):
@@ -142,6 +143,12 @@ def _geometry(feature: dict[str, Any], file: str, index: int) -> Any:
         return None
     if type(geometry) is dict and geometry.get("type") == "Point" and _POINT_MEMBERS.issuperset(geometry):
         position: Any = geometry.get("coordinates")
+        if type(position) is list and len(position) == 2:  # the common case, without a call per number
+            lon, lat = position
+            # (the range tests are false for NaN and infinity)
+            if type(lon) in _NUMBERS and type(lat) in _NUMBERS and -180 <= lon <= 180 and -90 <= lat <= 90:
+                return (float(lon), float(lat))
+            raise _Refused
         _need(type(position) is list and 2 <= len(position) <= 3 and all(_finite(v) for v in position))
         _need(-180 <= position[0] <= 180 and -90 <= position[1] <= 90)
         return tuple(float(v) for v in position)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import random
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,8 @@ _ODD_VALUES: tuple[Any, ...] = (
     {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1]]]},
     {"type": "LineString", "coordinates": [[0, 0]]}, {"type": "GeometryCollection", "geometries": []},
     json.loads("[" * 59 + "]" * 59), json.loads("[" * 61 + "]" * 61), {"a": json.loads("[" * 60 + "]" * 60)},
+    # not from JSON, but an importer's features are checked too
+    math.nan, math.inf, [math.nan, 0.0], [0.0, -math.inf], [0.0, 0.0, math.nan],
 )
 
 
