@@ -56,7 +56,7 @@ def to_geojson(dataset: Dataset, flt: IncidentFilter, *, created: datetime | Non
     Feature and its properties, polygons' exterior rings run counter-clockwise, and an ``export`` member says
     what was filtered from which files.
     """
-    selected = flt.apply(dataset)
+    selected = flt.apply(dataset, columns=("id", "properties_json", "geometry"))  # only what is written
     header = {"type": "FeatureCollection", EXPORT_MEMBER: export_metadata(dataset, flt, len(selected),
                                                                           created=created)}
     opening = json.dumps(header, ensure_ascii=False)[:-1] + ', "features": ['
