@@ -25,6 +25,7 @@ from .streaming import _OVERLAP, NotStreamable, _object_from_pairs, _refuse
 from .validate import FeatureCollector
 
 _SEPARATOR: Final = b",\n"
+_BLANKS: Final = b" \t\r\n"  # JSON's whitespace (bytes.strip would also take form feeds and vertical tabs)
 _OPENING: Final = re.compile(rb'\A\{[^\n]*"features"[ \t]*:[ \t]*\[[ \t\r]*\Z')
 _CLOSING: Final = re.compile(rb"\][ \t\r\n]*\}[ \t\r\n]*\Z")
 _LONGEST_OPENING: Final = 1024 * 1024
@@ -51,6 +52,8 @@ class LineReader:
         if b"\x00" in chunk or _ESCAPE_PREFILTER.search(seen) or _may_have_bad_numbers(seen):
             raise NotStreamable
         self._tail = seen[-_OVERLAP:]
+        if b"\r" in chunk:  # a carriage return outside a string is a blank; CRLF lines must still be cut into blocks
+            chunk = chunk.replace(b"\r\n", b"\n")
         data = self._pending + chunk
         if self._members is None:
             end = data.find(b"\n")
@@ -82,13 +85,15 @@ class LineReader:
         if closing is None:
             raise NotStreamable
         last = self._pending[: closing.start()]
-        if last.strip():
+        if last.strip(_BLANKS):
             self._block(last)
         elif self._collector.count:  # "…},\n]}": a comma with no feature after it
             raise NotStreamable
         return self._members
 
     def _block(self, block: bytes) -> None:
+        if not block.strip(_BLANKS):  # ",\n" with nothing before it: a list item missing
+            raise NotStreamable
         if b"\r" in block:
             block = block.replace(b"\r\n", b"\n")  # a carriage return outside a string is a blank
         features = _plain_value(b"[" + block.replace(_SEPARATOR, b",") + b"]")
@@ -103,15 +108,27 @@ class LineReader:
 
 
 def plain_records(texts: list[Any]) -> list[Any] | None:
-    """The parsed values of ``texts`` (JSON texts, such as GeoParquet records), parsed together, when every one is
-    plain (see :func:`_plain_value`) and free of what the strict reader looks at twice; None when any is not."""
+    """The parsed values of ``texts`` (JSON texts, such as GeoParquet records), parsed together, when each one is
+    plain on its own (encoding its value again gives back its exact text, or its text without blanks) and free of
+    what the strict reader looks at twice; None when any is not."""
     if not all(type(text) is str for text in texts):
         return None
-    data = ("[" + ",".join(texts) + "]").encode()
+    encoded = [text.encode() for text in texts]
+    data = b"[" + b",".join(encoded) + b"]"
     if b"\x00" in data or _ESCAPE_PREFILTER.search(data) or _may_have_bad_numbers(data):
         return None
-    values = _plain_value(data)
-    return values if isinstance(values, list) and len(values) == len(texts) else None
+    try:
+        values = _decode(data)
+        if not isinstance(values, list) or len(values) != len(texts):
+            return None
+        # each record by itself: texts such as '[0' and '0]' parse together but are not JSON apart
+        for value, text in zip(values, encoded, strict=True):
+            again = _encode(value)
+            if again != text and not (len(again) < len(text) and again == _format(text, indent=-1)):
+                return None
+    except (msgspec.MsgspecError, UnicodeDecodeError, RecursionError):
+        return None
+    return values
 
 
 _NOT_PLAIN: Final = object()

@@ -161,7 +161,7 @@ def geoparquet_features(path: str | os.PathLike[str], *, name: str | None = None
             raise IncidentDataError([Problem(label, f"is not a readable GeoParquet file ({error})")]) from None
         if batch is None:
             break
-        properties = batch.column("properties_json").to_pylist()
+        properties = _records(batch.column("properties_json"))
         geometries = _geometry_values(shapely.from_wkb(batch.column("geometry").to_numpy(zero_copy_only=False)))
         plain = plain_records(properties)
         if plain is not None:
@@ -172,9 +172,10 @@ def geoparquet_features(path: str | os.PathLike[str], *, name: str | None = None
         for record, geometry in zip(properties, geometries, strict=True):
             index += 1
             props: Any = None
-            if isinstance(record, str):
-                try:  # the strict reader: NaN, duplicate keys, lone surrogates … are refused as in GeoJSON
-                    props = parse_json_bytes(record.encode("utf-8", "surrogatepass"), name=f"{label} feature #{index}")
+            if isinstance(record, str | bytes):
+                text = record.encode("utf-8", "surrogatepass") if isinstance(record, str) else record
+                try:  # the strict reader: NaN, duplicate keys, lone surrogates, bad UTF-8 … are refused as in GeoJSON
+                    props = parse_json_bytes(text, name=f"{label} feature #{index}")
                 except IncidentDataError as error:
                     problems.extend(replace(p, file=label, feature=index, field="properties_json")
                                     for p in error.problems)
@@ -182,6 +183,24 @@ def geoparquet_features(path: str | os.PathLike[str], *, name: str | None = None
             yield {"type": "Feature", "geometry": geometry, "properties": props}
     if problems:
         raise IncidentDataError(problems)
+
+
+def _records(column: pa.Array) -> list[str | bytes | None]:
+    """The records as text; a record that is not valid UTF-8 (Parquet does not make sure) as its bytes, for the
+    strict reader to report."""
+    try:
+        texts: list[str | bytes | None] = column.to_pylist()
+        return texts
+    except UnicodeDecodeError:
+        raw: list[bytes | None] = column.cast(pa.large_binary()).to_pylist()
+        return [value if value is None else _text_or_bytes(value) for value in raw]
+
+
+def _text_or_bytes(value: bytes) -> str | bytes:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value
 
 
 def _geometry_values(shapes: np.ndarray) -> list[Any]:

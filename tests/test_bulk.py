@@ -11,7 +11,7 @@ import pytest
 
 from incidents import load as load_module
 from incidents import load_incidents_bytes, streaming
-from incidents.bulk import read_lines
+from incidents.bulk import LineReader, read_lines
 from incidents.streaming import NotStreamable, memory_chunks
 from incidents.synth import synthetic_features
 from incidents.validate import FeatureCollector
@@ -112,6 +112,10 @@ def _feature_line(index: int) -> str:
         ("invalid UTF-8", OPENING + _feature_line(1).replace("Synthetic", "Syn\udcffthetic") + "\n]}"),
         ("leading zero", OPENING + _feature_line(1).replace('"coordinates":[', '"coordinates":[0') + "\n]}"),
         ("no closing", OPENING + _feature_line(1) + "\n"),
+        ("a comma before the first feature", OPENING + ",\n" + _feature_line(1) + "\n]}"),
+        ("a comma alone in an empty list", OPENING + ",\n]}"),
+        ("a form feed in an empty list", OPENING + "\x0c]}"),
+        ("a vertical tab in an empty list", OPENING + "\x0b]}"),
         ("nested too deep", OPENING + _feature_line(1)[:-2] + ',"x_deep":' + "[" * 5000 + "]" * 5000 + "}}\n]}"),
     ],
 )
@@ -158,3 +162,31 @@ def test_a_large_line_file_takes_the_line_reader(monkeypatch: pytest.MonkeyPatch
     dataset = load_incidents_bytes(lines_layout(document, style="compact"), name="big.geojson", nested=False)
     assert taken == ["lines"]
     assert len(dataset) == 2000
+
+
+def test_two_commas_across_a_chunk_boundary_are_refused_as_the_whole_file_reader_refuses_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first = OPENING + _feature_line(1) + ",\n"
+    data = (first + ",\n" + _feature_line(2) + "\n]}").encode()
+    monkeypatch.setattr(streaming, "CHUNK_BYTES", len(first.encode()))  # the second chunk starts at ",\n"
+    collector = FeatureCollector("two-commas.geojson", lambda row: None)
+    with pytest.raises(NotStreamable):
+        read_lines(memory_chunks(data), collector)
+    by_lines = outcome(lambda: load_incidents_bytes(data, name="two-commas.geojson", nested=False))
+    assert by_lines[0] == "refused"
+
+
+def test_a_crlf_file_is_still_cut_into_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    blocks: list[int] = []
+    real = LineReader._block
+
+    def spy(self: LineReader, block: bytes) -> None:
+        blocks.append(len(block))
+        real(self, block)
+
+    monkeypatch.setattr(LineReader, "_block", spy)
+    monkeypatch.setattr(streaming, "CHUNK_BYTES", 64 * 1024)
+    document = {"type": "FeatureCollection", "features": list(synthetic_features(600, seed=2))}
+    dataset = load_incidents_bytes(lines_layout(document, style="crlf"), name="crlf.geojson", nested=False)
+    assert len(dataset) == 600 and len(blocks) > 5  # not the whole file held until its end

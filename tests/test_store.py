@@ -248,3 +248,45 @@ def test_every_geometry_kind_reads_the_same_from_parquet_as_from_geojson(tmp_pat
                                   from_geojson.frame.drop(columns=["file", "geometry"]))
     # an id written on the Feature only is searched as one written in the properties
     assert list(IncidentFilter(query="full-polygon").apply(from_geojson)["id"]) == ["full-polygon"]
+
+
+def test_parquet_records_that_are_json_only_when_joined_are_each_refused(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """'[0' and '0]' parse together, not apart: each record is read as a record."""
+    from incidents import store
+
+    texts: dict[int, str] = {}
+
+    def broken(i: int, text: str) -> str:
+        texts[i] = text
+        if i == 0:
+            return text[:-1] + ',"x_a":[0'
+        if i == 1:
+            return "0]}"
+        if i == 2:
+            return text + "," + texts[1]
+        return text
+
+    path = _records_rewritten(tmp_path, "joined.parquet", broken)
+    with pytest.raises(IncidentDataError) as bulk:
+        load_incidents(path, nested=False)
+    monkeypatch.setattr(store, "plain_records", lambda texts: None)
+    with pytest.raises(IncidentDataError) as one_by_one:
+        load_incidents(path, nested=False)
+    assert [str(p) for p in bulk.value.problems] == [str(p) for p in one_by_one.value.problems]
+    assert {p.feature for p in bulk.value.problems} >= {1, 2, 3}
+
+
+def test_a_parquet_record_that_is_not_utf8_is_reported_not_raised(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    write_geoparquet(load_incidents(BUNDLED, nested=False), tmp_path / "plain.parquet")
+    table = pq.read_table(tmp_path / "plain.parquet")
+    records = [text.encode() for text in table.column("properties_json").to_pylist()]
+    records[1] = records[1].replace(b'"title":"', b'"title":"\xed\xa0\x80', 1)  # an encoded surrogate
+    column = pa.array(records, type=pa.large_binary()).view(table.schema.field("properties_json").type)
+    position = table.schema.get_field_index("properties_json")
+    pq.write_table(table.set_column(position, "properties_json", column), tmp_path / "bad.parquet")
+    with pytest.raises(IncidentDataError, match=r"bad.parquet: feature #2: properties_json: is not valid UTF-8"):
+        load_incidents(tmp_path / "bad.parquet")
