@@ -20,9 +20,10 @@ from typing import Any, Final
 
 import msgspec
 
-from .reader import _ESCAPE_PREFILTER, _may_have_bad_numbers
-from .streaming import _OVERLAP, NotStreamable, _object_from_pairs, _refuse
-from .validate import FeatureCollector
+from .quickcheck import quick_row
+from .reader import _ESCAPE_PREFILTER, MAX_DEPTH, _may_have_bad_numbers, too_deep
+from .streaming import _OVERLAP, NotStreamable, ReadWhole, _object_from_pairs, _refuse
+from .validate import FeatureCollector, Row
 
 _SEPARATOR: Final = b",\n"
 _BLANKS: Final = b" \t\r\n"  # JSON's whitespace (bytes.strip would also take form feeds and vertical tabs)
@@ -105,6 +106,15 @@ class LineReader:
                 self._collector.check(_line(line))
         if self._on_block is not None:
             self._on_block(self._collector.count)
+
+
+def quick_row_or_read_whole(feature: Any, file: str, index: int) -> Row | None:
+    """:func:`~incidents.quickcheck.quick_row` for the readers of files in pieces, which leave a feature nested
+    deeper than incident data (:data:`~incidents.reader.MAX_DEPTH`) to the whole-file reader: :class:`ReadWhole`."""
+    row = quick_row(feature, file, index)
+    if row is None and too_deep(feature, MAX_DEPTH):
+        raise ReadWhole
+    return row
 
 
 def plain_records(texts: list[Any]) -> list[Any] | None:

@@ -30,14 +30,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import cache as content_cache
-from .bulk import read_lines
+from .bulk import quick_row_or_read_whole, read_lines
 from .errors import IncidentDataError, Problem
 from .geocheck import country_mismatch_warnings
 from .model import Dataset, FrameBuilder, SourceFile, expand_nested, frame_from_rows
 from .quickcheck import quick_row
 from .reader import check_size, max_bytes_from_env, parse_json_bytes, read_file_bytes
 from .store import PARQUET_SUFFIXES, geoparquet_features
-from .streaming import STREAMED, NotStreamable, file_chunks, memory_chunks, stream_collection
+from .streaming import STREAMED, NotStreamable, ReadWhole, file_chunks, memory_chunks, stream_collection
 from .validate import FeatureCollector, check_header
 
 DATA_SUFFIXES: Final = (".geojson", ".json", *PARQUET_SUFFIXES)
@@ -221,6 +221,8 @@ def _check_stream(chunks: Callable[[], Iterable[bytes]], *, name: str, progress:
     """
     try:
         return _check_chunks(chunks(), name=name, progress=progress, by_lines=True)
+    except ReadWhole:
+        raise
     except NotStreamable:
         return _check_chunks(chunks(), name=name, progress=progress, by_lines=False)
 
@@ -237,7 +239,7 @@ def _check_chunks(chunks: Iterable[bytes], *, name: str, progress: Progress | No
             yield chunk
 
     builder = FrameBuilder()
-    collector = FeatureCollector(name, builder.add, quick=quick_row)
+    collector = FeatureCollector(name, builder.add, quick=quick_row_or_read_whole)
     told = 0
 
     def checked(count: int) -> None:

@@ -33,6 +33,12 @@ class NotStreamable(Exception):
     """The text is not a plain FeatureCollection: read it whole for the exact message."""
 
 
+class ReadWhole(NotStreamable):
+    """Read the file whole and nothing else: a feature nests deeper than incident data does, and only the
+    whole-file reader knows whether Python can parse it at all (near the recursion limit the readers' stacks
+    differ)."""
+
+
 def file_chunks(path: Path, *, max_bytes: int) -> Iterator[bytes]:
     """The bytes of ``path`` in chunks of :data:`CHUNK_BYTES`; :class:`NotStreamable` past ``max_bytes`` (the
     reader then says so)."""

@@ -190,3 +190,17 @@ def test_a_crlf_file_is_still_cut_into_blocks(monkeypatch: pytest.MonkeyPatch) -
     document = {"type": "FeatureCollection", "features": list(synthetic_features(600, seed=2))}
     dataset = load_incidents_bytes(lines_layout(document, style="crlf"), name="crlf.geojson", nested=False)
     assert len(dataset) == 600 and len(blocks) > 5  # not the whole file held until its end
+
+
+def test_a_member_nested_near_the_recursion_limit_is_left_to_the_whole_file_reader() -> None:
+    """Only the whole-file reader knows whether Python can parse a value that deep (the readers' stacks differ):
+    the readers of files in pieces leave any feature deeper than incident data to it."""
+    for depth in (70, 500, *range(850, 1001)):
+        line = _feature_line(1)[:-1] + ',"x":' + "[" * depth + "]" * depth + "}"
+        data = (OPENING + line + "\n]}").encode()
+        by_lines = outcome(lambda data=data: load_incidents_bytes(data, name="deep.geojson", nested=False))
+        with pytest.MonkeyPatch.context() as patch:
+            whole_file_only(patch)
+            patch.setattr(load_module, "read_lines", _refuse)
+            whole = outcome(lambda data=data: load_incidents_bytes(data, name="deep.geojson", nested=False))
+        assert_same(by_lines, whole)
