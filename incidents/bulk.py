@@ -13,7 +13,6 @@ gives the exact message. Each feature is then checked as every feature is
 from __future__ import annotations
 
 import codecs
-import json
 import re
 from collections.abc import Callable, Iterable
 from typing import Any, Final
@@ -21,8 +20,8 @@ from typing import Any, Final
 import msgspec
 
 from .quickcheck import quick_row
-from .reader import _ESCAPE_PREFILTER, MAX_DEPTH, _may_have_bad_numbers, too_deep
-from .streaming import _OVERLAP, NotStreamable, ReadWhole, _object_from_pairs, _refuse
+from .reader import MAX_DEPTH, needs_second_look, too_deep
+from .streaming import STRICT_DECODER, NotStreamable, ReadWhole, SecondLook
 from .validate import FeatureCollector, Row
 
 _SEPARATOR: Final = b",\n"
@@ -46,16 +45,13 @@ class LineReader:
         self._on_block = on_block
         self._pending = b""
         self._members: dict[str, Any] | None = None
-        self._tail = b""
+        self._second_look = SecondLook()
 
     def feed(self, chunk: bytes) -> None:
-        seen = self._tail + chunk
-        if b"\x00" in chunk or _ESCAPE_PREFILTER.search(seen) or _may_have_bad_numbers(seen):
-            raise NotStreamable
-        self._tail = seen[-_OVERLAP:]
-        if b"\r" in chunk:  # a carriage return outside a string is a blank; CRLF lines must still be cut into blocks
-            chunk = chunk.replace(b"\r\n", b"\n")
+        self._second_look.check(chunk)
         data = self._pending + chunk
+        if b"\r" in data:  # a carriage return outside a string is a blank; CRLF lines must still be cut into blocks
+            data = data.replace(b"\r\n", b"\n")
         if self._members is None:
             end = data.find(b"\n")
             if end < 0:
@@ -95,8 +91,6 @@ class LineReader:
     def _block(self, block: bytes) -> None:
         if not block.strip(_BLANKS):  # ",\n" with nothing before it: a list item missing
             raise NotStreamable
-        if b"\r" in block:
-            block = block.replace(b"\r\n", b"\n")  # a carriage return outside a string is a blank
         features = _plain_value(b"[" + block.replace(_SEPARATOR, b",") + b"]")
         if isinstance(features, list):
             for feature in features:
@@ -125,17 +119,15 @@ def plain_records(texts: list[Any]) -> list[Any] | None:
         return None
     encoded = [text.encode() for text in texts]
     data = b"[" + b",".join(encoded) + b"]"
-    if b"\x00" in data or _ESCAPE_PREFILTER.search(data) or _may_have_bad_numbers(data):
+    if needs_second_look(data):
         return None
     try:
         values = _decode(data)
         if not isinstance(values, list) or len(values) != len(texts):
             return None
         # each record by itself: texts such as '[0' and '0]' parse together but are not JSON apart
-        for value, text in zip(values, encoded, strict=True):
-            again = _encode(value)
-            if again != text and not (len(again) < len(text) and again == _format(text, indent=-1)):
-                return None
+        if not all(_encodes_to(value, text) for value, text in zip(values, encoded, strict=True)):
+            return None
     except (msgspec.MsgspecError, UnicodeDecodeError, RecursionError):
         return None
     return values
@@ -149,12 +141,17 @@ def _plain_value(text: bytes) -> Any:
     :data:`_NOT_PLAIN` (a duplicate key, an escape or number written another way, a value nested too deep …)."""
     try:
         value = _decode(text)
-        again = _encode(value)
-        if again == text or (len(again) < len(text) and again == _format(text, indent=-1)):
+        if _encodes_to(value, text):
             return value
     except (msgspec.MsgspecError, UnicodeDecodeError, RecursionError):
         pass
     return _NOT_PLAIN
+
+
+def _encodes_to(value: Any, text: bytes) -> bool:
+    """Whether encoding ``value`` gives back ``text``, or ``text`` without its blanks."""
+    again = _encode(value)
+    return again == text or (len(again) < len(text) and again == _format(text, indent=-1))
 
 
 def _line(line: bytes) -> Any:
@@ -163,13 +160,10 @@ def _line(line: bytes) -> Any:
     return _strict(line) if value is _NOT_PLAIN else value
 
 
-_STRICT: Final = json.JSONDecoder(object_pairs_hook=_object_from_pairs, parse_constant=_refuse)
-
-
 def _strict(data: bytes) -> Any:
     try:
         text = codecs.decode(data, "utf-8", "strict").strip(" \t\r\n")
-        value, end = _STRICT.raw_decode(text)
+        value, end = STRICT_DECODER.raw_decode(text)
     except (ValueError, RecursionError):
         raise NotStreamable from None
     if end != len(text):

@@ -202,7 +202,7 @@ def _column_array(name: str, values: list[Any]) -> Any:
 
 
 # The frame's text lives as long as the dataset: allocated by the C library's malloc, which hands back what a load
-# frees, where Arrow's default pool (mimalloc) kept about 0.8 GB more resident at 1M incidents.
+# frees, where Arrow's default pool (mimalloc) kept about 0.6 GB more resident at 1M incidents.
 _LASTING: Final = pa.system_memory_pool()
 
 

@@ -222,6 +222,12 @@ def _long_number_message(token: str) -> str:
     )
 
 
+def needs_second_look(data: bytes) -> bool:
+    """Whether ``data`` holds what only :func:`parse_json_bytes` words exactly (a fast test): a NUL byte, a ``\\u``
+    escape it refuses (a lone surrogate, NUL), or a number that may be too long or too large."""
+    return b"\x00" in data or _ESCAPE_PREFILTER.search(data) is not None or _may_have_bad_numbers(data)
+
+
 def _may_have_bad_numbers(data: bytes) -> bool:
     """Whether ``data`` could hold a number too long or too large (a fast test; the parser then checks each)."""
     shapes = data.translate(_NUMBER_SHAPES, b"+")

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
-from .reader import _ESCAPE_PREFILTER, MAX_NUMBER_LENGTH, _may_have_bad_numbers
+from .reader import MAX_NUMBER_LENGTH, needs_second_look
 
 CHUNK_BYTES: Final = 16 * 1024 * 1024
 #: Stands for the ``features`` list in the members :func:`stream_collection` returns: its items went to the
@@ -125,14 +125,33 @@ def _object_from_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+#: The strict parser of the readers in pieces: a duplicate key, NaN or Infinity raises :class:`NotStreamable`.
+STRICT_DECODER: Final = json.JSONDecoder(object_pairs_hook=_object_from_pairs, parse_constant=_refuse)
+
+
+class SecondLook:
+    """Checks a file's chunks, in order, for what only the whole-file reader words exactly
+    (:func:`~incidents.reader.needs_second_look`), a pattern cut between two chunks included: raises
+    :class:`NotStreamable`."""
+
+    def __init__(self) -> None:
+        self._tail = b""
+
+    def check(self, chunk: bytes) -> None:
+        seen = self._tail + chunk
+        if needs_second_look(seen):
+            raise NotStreamable
+        self._tail = seen[-_OVERLAP:]
+
+
 class _Text:
     """Decoded text read chunk by chunk, with a cursor; values are parsed by :mod:`json`'s C scanner."""
 
     def __init__(self, chunks: Iterable[bytes]) -> None:
         self._chunks = iter(chunks)
         self._decoder = codecs.getincrementaldecoder("utf-8")("strict")
-        self._decode = json.JSONDecoder(object_pairs_hook=_object_from_pairs, parse_constant=_refuse).raw_decode
-        self._tail = b""
+        self._decode = STRICT_DECODER.raw_decode
+        self._second_look = SecondLook()
         self._more = True
         self.buffer = ""
         self.pos = 0
@@ -150,10 +169,7 @@ class _Text:
             except UnicodeDecodeError:
                 raise NotStreamable from None
         else:
-            seen = self._tail + chunk
-            if b"\x00" in chunk or _ESCAPE_PREFILTER.search(seen) or _may_have_bad_numbers(seen):
-                raise NotStreamable
-            self._tail = seen[-_OVERLAP:]
+            self._second_look.check(chunk)
             try:
                 decoded = self._decoder.decode(chunk)
             except UnicodeDecodeError:
