@@ -162,12 +162,10 @@ def _finite(value: Any) -> bool:
     return type(value) in (int, float) and math.isfinite(value)
 
 
-def _text(value: Any, *, required: bool = False) -> bool:
-    return type(value) is str and "\x00" not in value and (not required or bool(value.strip()))
-
-
+# Text is tested inline where every incident passes (a title, each source's title, each claim): a call per value
+# showed in the profile (with the date lookups, 6.0 -> 5.5-5.8 s at 100k). The tests: no NUL; where required, not blank.
 def _optional_text(value: Any) -> bool:
-    return value is None or _text(value)
+    return value is None or (type(value) is str and "\x00" not in value)
 
 
 _STARTS: dict[str, datetime] = {}  # a date's start by its text: incidents share a few thousand days
