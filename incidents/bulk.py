@@ -19,6 +19,7 @@ from typing import Any, Final
 
 import msgspec
 
+from .blocks import Block, check_block
 from .quickcheck import quick_row
 from .reader import MAX_DEPTH, needs_second_look, too_deep
 from .streaming import STRICT_DECODER, NotStreamable, ReadWhole, SecondLook
@@ -40,9 +41,11 @@ class LineReader:
     other than ``features``. Raises :class:`NotStreamable` as soon as the file is not laid out one feature per line,
     or not plain strict JSON."""
 
-    def __init__(self, collector: FeatureCollector, *, on_block: Callable[[int], None] | None = None) -> None:
+    def __init__(self, collector: FeatureCollector, *, on_block: Callable[[int], None] | None = None,
+                 blocks: Callable[[Block], None] | None = None) -> None:
         self._collector = collector
         self._on_block = on_block
+        self._blocks = blocks
         self._pending = b""
         self._members: dict[str, Any] | None = None
         self._second_look = SecondLook()
@@ -91,6 +94,14 @@ class LineReader:
     def _block(self, block: bytes) -> None:
         if not block.strip(_BLANKS):  # ",\n" with nothing before it: a list item missing
             raise NotStreamable
+        if self._blocks is not None and not self._second_look.exponents:
+            checked = check_block(block, file=self._collector.file, first=self._collector.count + 1)
+            if checked is not None:
+                self._collector.count += checked.count
+                self._blocks(checked)
+                if self._on_block is not None:
+                    self._on_block(self._collector.count)
+                return
         features = _plain_value(b"[" + block.replace(_SEPARATOR, b",") + b"]")
         if isinstance(features, list):
             for feature in features:
@@ -183,11 +194,13 @@ def _opening(line: bytes) -> dict[str, Any]:
 
 
 def read_lines(chunks: Iterable[bytes], collector: FeatureCollector, *,
-               on_block: Callable[[int], None] | None = None) -> dict[str, Any]:
+               on_block: Callable[[int], None] | None = None,
+               blocks: Callable[[Block], None] | None = None) -> dict[str, Any]:
     """Check every feature of the file in ``chunks`` with ``collector``; return its other members (``features``
     an empty list). Raises :class:`NotStreamable` (perhaps after checking some features) when the file is not
-    laid out one feature per line or not plain strict JSON."""
-    reader = LineReader(collector, on_block=on_block)
+    laid out one feature per line or not plain strict JSON. With ``blocks``, a block of ordinary incidents is
+    checked at once (:func:`~incidents.blocks.check_block`) and handed to it instead of ``collector``."""
+    reader = LineReader(collector, on_block=on_block, blocks=blocks)
     for chunk in chunks:
         reader.feed(chunk)
     return reader.finish()

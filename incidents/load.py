@@ -249,7 +249,7 @@ def _check_chunks(chunks: Iterable[bytes], *, name: str, progress: Progress | No
             _tell(progress, f"{name}: {told:,} features checked")
 
     if by_lines:
-        header = read_lines(hashed(), collector, on_block=checked)
+        header = read_lines(hashed(), collector, on_block=checked, blocks=builder.add_block)
     else:
         def on_feature(feature: Any) -> None:
             collector.check(feature)

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import geopandas as gpd
 import msgspec
@@ -17,6 +17,9 @@ import shapely
 
 from .errors import Problem
 from .validate import Row
+
+if TYPE_CHECKING:
+    from .blocks import Block
 
 NESTED_FIELDS: Final = ("status_history", "claims", "casualties", "sources", "related", "tags")
 TEXT_FIELDS: Final = ("title", "description", "category", "place", "admin1", "country", "location_precision",
@@ -108,6 +111,16 @@ class FrameBuilder:
         if len(self._rows) >= self._flush_every:
             self._flush()
 
+    def add_block(self, block: Block) -> None:
+        """Add the rows of a block checked at once (:func:`incidents.blocks.check_block`), after those added so far."""
+        if self._rows:
+            self._flush()
+        self._history_chunks.append(block_history(block, self.rows))
+        for name, values in block.columns.items():
+            self._chunks[name].append(_column_array(name, values))
+        self._chunks["geometry"].append(_shapes(block.shapes))
+        self.rows += block.count
+
     def build(self, *, nested: bool = True) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
         """The frame and the history table of every row added (once: the builder then lets go of the columns)."""
         self._flush()
@@ -126,9 +139,9 @@ class FrameBuilder:
         self._chunks = {name: [] for name in self._chunks}  # the frame holds (or copied) them
         if nested:
             frame = expand_nested(frame)
-        history = self._history_chunks[0]
-        if len(self._history_chunks) > 1:
-            history = pd.concat(self._history_chunks, ignore_index=True)
+        # (an empty chunk's status column is of objects, not text: left out, it would make the whole column objects)
+        chunks = [chunk for chunk in self._history_chunks if len(chunk)] or self._history_chunks[:1]
+        history = chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
         return frame, history
 
     def _flush(self) -> None:
@@ -145,16 +158,30 @@ class FrameBuilder:
         ))
         for name, values in _columns(rows).items():
             self._chunks[name].append(_column_array(name, values))
-        shapes = np.empty(len(rows), dtype=object)
-        shapes[:] = [None if type(row.geometry) is tuple else row.geometry for row in rows]
-        for dimensions in (2, 3):
-            positions = [i for i, row in enumerate(rows) if type(row.geometry) is tuple
-                         and len(row.geometry) == dimensions]
-            if positions:
-                coordinates = [rows[i].geometry for i in positions]
-                shapes[positions] = shapely.points(np.array(coordinates, dtype="float64"))
-        self._chunks["geometry"].append(shapes)
+        self._chunks["geometry"].append(_shapes([row.geometry for row in rows]))
         rows.clear()
+
+
+def _shapes(geometries: list[Any]) -> np.ndarray:
+    """Shapes as an array, points given as checked coordinates built all at once."""
+    shapes = np.empty(len(geometries), dtype=object)
+    shapes[:] = [None if type(geometry) is tuple else geometry for geometry in geometries]
+    for dimensions in (2, 3):
+        positions = [i for i, geometry in enumerate(geometries) if type(geometry) is tuple
+                     and len(geometry) == dimensions]
+        if positions:
+            coordinates = [geometries[i] for i in positions]
+            shapes[positions] = shapely.points(np.array(coordinates, dtype="float64"))
+    return shapes
+
+
+def block_history(block: Block, offset: int) -> pd.DataFrame:
+    """The status-history rows of ``block``, numbered from ``offset``."""
+    return pd.DataFrame({
+        "row": np.array(block.history_rows, dtype="int64") + offset,
+        "date": _datetime_array(block.history_dates),
+        "status": pd.array(block.history_statuses, dtype="object"),
+    })
 
 
 def _columns(rows: list[Row]) -> dict[str, list[Any]]:
@@ -206,11 +233,19 @@ def _column_array(name: str, values: list[Any]) -> Any:
 _LASTING: Final = pa.system_memory_pool()
 
 
+_SECONDS: dict[datetime, int] = {}  # a moment's datetime64[s] value: incidents share a few thousand days
+_SECONDS_KEPT: Final = 200_000
+
+
 def _datetime_array(values: list[datetime]) -> np.ndarray:
-    """``values`` as ``datetime64[s]``, each distinct moment converted once (incidents share a few thousand days)."""
-    distinct = list(dict.fromkeys(values))
-    seconds = dict(zip(distinct, np.array(distinct, dtype=DATETIME_UNIT).view("int64").tolist(), strict=True))
-    return np.array([seconds[v] for v in values], dtype="int64").view(DATETIME_UNIT)
+    """``values`` as ``datetime64[s]``, each distinct moment converted once."""
+    seconds = _SECONDS
+    new = [v for v in dict.fromkeys(values) if v not in seconds]
+    if new:
+        if len(seconds) + len(new) > _SECONDS_KEPT:
+            seconds = dict(seconds)
+        seconds.update(zip(new, np.array(new, dtype=DATETIME_UNIT).view("int64").tolist(), strict=True))
+    return np.fromiter(map(seconds.__getitem__, values), dtype="int64", count=len(values)).view(DATETIME_UNIT)
 
 
 def geometry_columns(shapes: np.ndarray) -> dict[str, np.ndarray]:

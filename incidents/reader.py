@@ -222,15 +222,31 @@ def _long_number_message(token: str) -> str:
     )
 
 
-def needs_second_look(data: bytes) -> bool:
+def needs_second_look(data: bytes, *, shapes: bytes | None = None) -> bool:
     """Whether ``data`` holds what only :func:`parse_json_bytes` words exactly (a fast test): a NUL byte, a ``\\u``
-    escape it refuses (a lone surrogate, NUL), or a number that may be too long or too large."""
-    return b"\x00" in data or _ESCAPE_PREFILTER.search(data) is not None or _may_have_bad_numbers(data)
+    escape it refuses (a lone surrogate, NUL), or a number that may be too long or too large (``shapes``: its
+    :func:`number_shapes`, when already made)."""
+    if b"\x00" in data or _ESCAPE_PREFILTER.search(data) is not None:
+        return True
+    return _may_have_bad_numbers(data) if shapes is None else _bad_number_shapes(shapes)
+
+
+def number_shapes(data: bytes) -> bytes:
+    """``data`` with every digit written ``0``, ``E`` as ``e`` and ``+`` left out: ``1.5E+30`` reads ``0.0e00``."""
+    return data.translate(_NUMBER_SHAPES, b"+")
+
+
+def has_exponent(shapes: bytes) -> bool:
+    """Whether the text of these :func:`number_shapes` may hold a number written with an exponent (``1e5``)."""
+    return b"0e0" in shapes or b"0e-" in shapes
 
 
 def _may_have_bad_numbers(data: bytes) -> bool:
     """Whether ``data`` could hold a number too long or too large (a fast test; the parser then checks each)."""
-    shapes = data.translate(_NUMBER_SHAPES, b"+")
+    return _bad_number_shapes(number_shapes(data))
+
+
+def _bad_number_shapes(shapes: bytes) -> bool:
     return b"0" * MAX_NUMBER_LENGTH in shapes or b"e000" in shapes
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
-from .reader import MAX_NUMBER_LENGTH, needs_second_look
+from .reader import MAX_NUMBER_LENGTH, has_exponent, needs_second_look, number_shapes
 
 CHUNK_BYTES: Final = 16 * 1024 * 1024
 #: Stands for the ``features`` list in the members :func:`stream_collection` returns: its items went to the
@@ -136,11 +136,14 @@ class SecondLook:
 
     def __init__(self) -> None:
         self._tail = b""
+        self.exponents = False  # whether a number written with an exponent may have been seen so far
 
     def check(self, chunk: bytes) -> None:
         seen = self._tail + chunk
-        if needs_second_look(seen):
+        shapes = number_shapes(seen)
+        if needs_second_look(seen, shapes=shapes):
             raise NotStreamable
+        self.exponents = self.exponents or has_exponent(shapes)
         self._tail = seen[-_OVERLAP:]
 
 

@@ -1,0 +1,395 @@
+"""Check a block of ordinary incidents at once, straight into the frame's columns.
+
+The line reader (:mod:`incidents.bulk`) hands over a block of a file laid out one feature per line. msgspec decodes
+the whole block into typed structs in C — field names, types, vocabulary, non-blank text, plain links, counts — and
+:func:`check_block` does the rest (dates, references between fields, ids) and builds the columns
+:class:`~incidents.model.FrameBuilder` would build from the quick check's rows. It is a shortcut only: any feature
+it cannot vouch for sends the whole block back to the per-feature path, which gives the same rows or the messages.
+
+**Why the decoded values are the strict reader's.** Encoding a decoded value never comes out longer than the text
+it was read from — text and escapes, integers of any size, and numbers written without an exponent (blocks with one
+are not taken) — and comes out shorter for every other way of writing it: a duplicate key (decoding keeps one),
+blanks between tokens, an escape for a plain character, a number with trailing zeros. So the block is taken only when
+the re-encoded lengths equal the text's, and then what was decoded is exactly what was written (keys in any order).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Final, Literal
+
+import msgspec
+from msgspec import Meta, Raw, Struct
+
+from .dates import PartialDate
+from .quickcheck import _checked_period, _Refused, _start
+from .reader import MAX_DEPTH, too_deep
+from .safety import _PLAIN_URL, MAX_URL_LENGTH
+from .validate import MAX_ID_LENGTH, FeatureChecker, country_codes
+from .vocab import CATEGORIES, LOCATION_PRECISIONS, RELATIONS, SOURCE_KINDS, STANCES, STATUSES
+
+
+def _one_of(values: Any) -> Any:
+    return Literal.__getitem__(tuple(values))
+
+
+_NOT_BLANK: Final = r"\S"  # str.strip() and re's \s agree on what is blank (Unicode whitespace)
+Text = Annotated[str, Meta(pattern=_NOT_BLANK)]
+_ID_CHAR = r"[^\x00-\x1f\x7f-\x9f]"
+_ID_END = r"[^\x00-\x1f\x7f-\x9f\s]"
+Identifier = Annotated[str, Meta(pattern=rf"\A{_ID_END}(?:{_ID_CHAR}{{0,{MAX_ID_LENGTH - 2}}}{_ID_END})?\Z")]
+Link = Annotated[str, Meta(pattern=rf"\A(?:{_PLAIN_URL.pattern})\Z", max_length=MAX_URL_LENGTH)]
+Count = Annotated[int, Meta(ge=0)]
+# Integers stay integers (a float type would write 5 back as 5.0); floats capped so that none is written with an
+# exponent, and the reader's own limits hold.
+Distance = Annotated[int, Meta(ge=0)] | Annotated[float, Meta(ge=0, le=1e15)]
+Longitude = Annotated[int, Meta(ge=-180, le=180)] | Annotated[float, Meta(ge=-180, le=180)]
+Latitude = Annotated[int, Meta(ge=-90, le=90)] | Annotated[float, Meta(ge=-90, le=90)]
+Reference = Annotated[int, Meta(ge=0)] | str | None
+
+
+class _Object(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """A JSON object with the named members only. Missing members and members written as null both read as None
+    and are not written back: a null written out then makes the lengths differ, and the block goes the slow way."""
+
+
+class Source(_Object):
+    title: Text
+    id: Identifier | None = None
+    publisher: str | None = None
+    url: Link | None = None
+    date: str | None = None
+    kind: _one_of(SOURCE_KINDS) | None = None  # type: ignore[valid-type]
+
+
+class HistoryEntry(_Object):
+    date: str
+    status: _one_of(STATUSES)  # type: ignore[valid-type]
+    note: str | None = None
+    source: Reference = None
+
+
+class Claim(_Object):
+    by: Text
+    stance: _one_of(STANCES)  # type: ignore[valid-type]
+    date: str | None = None
+    text: str | None = None
+    source: Reference = None
+
+
+class Range(_Object):
+    min: Count | None = None
+    max: Count | None = None
+
+
+class Casualties(_Object):
+    killed: Count | Range | None = None
+    injured: Count | Range | None = None
+    note: str | None = None
+    source: Reference = None
+
+
+class Related(_Object):
+    id: Identifier
+    relation: _one_of(RELATIONS)  # type: ignore[valid-type]
+
+
+class Properties(_Object):
+    title: Text
+    category: _one_of(CATEGORIES)  # type: ignore[valid-type]
+    start: str
+    status: _one_of(STATUSES)  # type: ignore[valid-type]
+    sources: Annotated[list[Source], Meta(min_length=1)]
+    id: Identifier | None = None
+    description: str | None = None
+    end: str | None = None
+    time_precision: str | None = None
+    first_reported: str | None = None
+    place: str | None = None
+    admin1: str | None = None
+    country: _one_of(sorted(country_codes())) | None = None  # type: ignore[valid-type]
+    location_precision: _one_of(LOCATION_PRECISIONS) | None = None  # type: ignore[valid-type]
+    uncertainty_m: Distance | None = None
+    status_history: list[HistoryEntry] | None = None
+    perpetrator: str | None = None
+    claims: list[Claim] | None = None
+    casualties: Casualties | None = None
+    related: list[Related] | None = None
+    tags: list[Text] | None = None
+    provenance: dict[str, Any] | None = None
+
+
+class Point(_Object, tag="Point", tag_field="type"):
+    coordinates: tuple[Longitude, Latitude]
+
+
+class _Shape(_Object, tag_field="type"):
+    coordinates: Any
+
+
+class LineString(_Shape, tag="LineString"):
+    pass
+
+
+class Polygon(_Shape, tag="Polygon"):
+    pass
+
+
+class MultiPoint(_Shape, tag="MultiPoint"):
+    pass
+
+
+class MultiLineString(_Shape, tag="MultiLineString"):
+    pass
+
+
+class MultiPolygon(_Shape, tag="MultiPolygon"):
+    pass
+
+
+Geometry = Point | LineString | Polygon | MultiPoint | MultiLineString | MultiPolygon
+
+
+class Feature(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    type: Literal["Feature"]
+    geometry: Raw
+    properties: Raw
+    id: Identifier | None = None
+
+
+_features: Final = msgspec.json.Decoder(list[Feature]).decode
+_properties: Final = msgspec.json.Decoder(list[Properties]).decode
+_geometries: Final = msgspec.json.Decoder(list[Geometry | None]).decode
+_encode: Final = msgspec.json.Encoder().encode
+# An escape of a control character in upper-case hex is as long as msgspec's lower-case one: refused, so that the
+# record kept is the text msgspec would write.
+_UPPER_HEX_ESCAPE: Final = re.compile(rb"\\u00[01][A-F]")
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """The frame's columns for a block of incidents (as :func:`incidents.model._columns` names them), their
+    shapes (2-D points as coordinates in ``points``) and their status histories."""
+
+    count: int
+    columns: dict[str, list[Any]]
+    shapes: list[Any]
+    history_rows: list[int]
+    history_dates: list[datetime]
+    history_statuses: list[str]
+
+
+def check_block(block: bytes, *, file: str, first: int) -> Block | None:
+    """The columns of the features in ``block`` (lines separated by ``,\\n``, numbered from ``first`` in ``file``),
+    or None when any of them is not an ordinary incident written plainly (the per-feature path then decides).
+    The caller makes sure that no number in ``block`` is written with an exponent
+    (:func:`incidents.reader.has_exponent`)."""
+    if _UPPER_HEX_ESCAPE.search(block) is not None:
+        return None
+    text = b"[" + block + b"]"  # the lines' breaks are blanks: left in, and out of the lengths compared
+    try:
+        features = _features(text)
+        records = [feature.properties for feature in features]
+        joined = b"[" + b",".join(records) + b"]"
+        properties = _properties(joined)
+        geometry_text = b"[" + b",".join([feature.geometry for feature in features]) + b"]"
+        geometries = _geometries(geometry_text)
+    except (msgspec.MsgspecError, RecursionError, UnicodeDecodeError):
+        return None
+    if (len(_encode(features)) != len(text) - block.count(b"\n") or len(_encode(properties)) != len(joined)
+            or len(_encode(geometries)) != len(geometry_text)):
+        return None
+    try:
+        return _columns(features, records, properties, geometries, file=file, first=first)
+    except (_Refused, ArithmeticError, TypeError, ValueError):
+        return None
+
+
+def _columns(features: list[Feature], records: list[Raw], properties: list[Properties],
+             geometries: list[Any], *, file: str, first: int) -> Block:
+    count = len(features)
+    ids: list[str] = []
+    starts: list[PartialDate] = []
+    ends: list[PartialDate] = []
+    first_reported: list[datetime] = []
+    shapes: list[Any] = []
+    search: list[str] = []
+    records_json: list[str] = []
+    history_rows: list[int] = []
+    history_dates: list[datetime] = []
+    history_statuses: list[str] = []
+    for position, (feature, record, props, geometry) in enumerate(
+            zip(features, records, properties, geometries, strict=True)):
+        incident_id = props.id
+        if incident_id is None:
+            incident_id = feature.id
+            if incident_id is None:
+                raise _Refused
+        elif feature.id is not None and feature.id != incident_id:
+            raise _Refused
+        ids.append(incident_id)
+        shapes.append(_shape(geometry, file, first + position))
+        start, end = _checked_period(props.start, props.end, props.time_precision)
+        starts.append(start)
+        ends.append(end or start)
+        sources = props.sources
+        source_count = len(sources)
+        source_ids = _source_ids(sources)
+        dated: list[datetime] = []
+        for source in sources:
+            if source.date is not None:
+                dated.append(_start(source.date))
+        history = props.status_history
+        if history:
+            previous: datetime | None = None
+            for entry in history:
+                when = _start(entry.date)
+                if previous is not None and when < previous:
+                    raise _Refused
+                _reference(entry.source, source_count, source_ids)
+                previous = when
+                history_rows.append(position)
+                history_dates.append(when)
+                history_statuses.append(entry.status)
+                dated.append(when)
+            if history[-1].status != props.status:
+                raise _Refused
+        claims = props.claims
+        if claims:
+            for claim in claims:
+                if claim.date is not None:
+                    dated.append(_start(claim.date))
+                _reference(claim.source, source_count, source_ids)
+        casualties = props.casualties
+        if casualties is not None:
+            _check_casualties(casualties, source_count, source_ids)
+        if props.related:
+            for link in props.related:
+                if link.id == incident_id:
+                    raise _Refused
+        if props.provenance is not None and too_deep(props.provenance, MAX_DEPTH - 4):
+            raise _Refused
+        given = props.first_reported
+        first_reported.append(_start(given) if given is not None else min(dated) if dated else start.start)
+        text = bytes(record)
+        if type(props.uncertainty_m) is float and b'"uncertainty_m":' + _encode(props.uncertainty_m) not in text:
+            raise _Refused  # the same number written another way, as long: keep the text msgspec writes
+        search.append(_search_words(props, incident_id))
+        records_json.append(_record_json(text, props, incident_id))
+    columns: dict[str, list[Any]] = {
+        name: [getattr(p, name) for p in properties]
+        for name in ("title", "description", "category", "place", "admin1", "country", "location_precision",
+                     "status", "perpetrator")
+    }
+    casualty_ranges = [_ranges(p.casualties) for p in properties]
+    columns.update(
+        id=ids,
+        start=[p.start for p in properties],
+        end=[p.end for p in properties],
+        time_precision=[d.precision for d in starts],
+        start_time=[d.start for d in starts],
+        end_time=[max(e.end, s.end) for s, e in zip(starts, ends, strict=True)],
+        first_reported=first_reported,
+        uncertainty_m=[p.uncertainty_m for p in properties],
+        claimants=["\n".join([c.by for c in p.claims]) if p.claims else "" for p in properties],
+        killed_min=[r[0] for r in casualty_ranges],
+        killed_max=[r[1] for r in casualty_ranges],
+        injured_min=[r[2] for r in casualty_ranges],
+        injured_max=[r[3] for r in casualty_ranges],
+        source_count=[len(p.sources) for p in properties],
+        claim_count=[len(p.claims) if p.claims else 0 for p in properties],
+        related_ids=["\n".join([link.id for link in p.related]) if p.related else "" for p in properties],
+        search_text="\x00".join(search).casefold().split("\x00"),  # no NUL in checked text; one call, not one each
+        file=[file] * count,
+        feature=list(range(first, first + count)),
+        properties_json=records_json,
+    )
+    return Block(count=count, columns=columns, shapes=shapes, history_rows=history_rows,
+                 history_dates=history_dates, history_statuses=history_statuses)
+
+
+def _shape(geometry: Any, file: str, index: int) -> Any:
+    if geometry is None:
+        return None
+    if type(geometry) is Point:
+        lon, lat = geometry.coordinates
+        return (float(lon), float(lat))
+    checker = FeatureChecker(file, index)  # lines and shapes: the full geometry check, which builds the shape
+    shape = checker._check_geometry({"geometry": msgspec.to_builtins(geometry)})
+    if checker.problems or checker.failed:
+        raise _Refused
+    return shape
+
+
+def _source_ids(sources: list[Source]) -> frozenset[str]:
+    ids: set[str] = set()
+    for source in sources:
+        if source.id is not None:
+            if source.id in ids:
+                raise _Refused
+            ids.add(source.id)
+    return frozenset(ids)
+
+
+def _reference(value: int | str | None, count: int, ids: frozenset[str]) -> None:
+    if value is None:
+        return
+    if type(value) is int:
+        if value >= count:
+            raise _Refused
+    elif value not in ids:
+        raise _Refused
+
+
+def _check_casualties(casualties: Casualties, count: int, ids: frozenset[str]) -> None:
+    for figure in (casualties.killed, casualties.injured):
+        if type(figure) is Range:
+            low, high = figure.min, figure.max
+            if (low is None and high is None) or (low is not None and high is not None and low > high):
+                raise _Refused
+    _reference(casualties.source, count, ids)
+
+
+def _ranges(casualties: Casualties | None) -> tuple[Any, Any, Any, Any]:
+    if casualties is None:
+        return None, None, None, None
+    return (*_range(casualties.killed), *_range(casualties.injured))
+
+
+def _range(figure: int | Range | None) -> tuple[Any, Any]:
+    if figure is None:
+        return None, None
+    if type(figure) is Range:
+        return figure.min, figure.max
+    return figure, figure
+
+
+def _search_words(props: Properties, incident_id: str) -> str:
+    """:func:`incidents.model.search_text` of these properties, before ``casefold``."""
+    parts: list[str] = [incident_id]
+    for value in (props.title, props.description, props.place, props.admin1, props.perpetrator):
+        if value is not None:
+            parts.append(value)
+    if props.claims:
+        for claim in props.claims:
+            parts.append(claim.by)
+            if claim.text:
+                parts.append(claim.text)
+    for source in props.sources:
+        parts.append(source.title)
+        if source.publisher:
+            parts.append(source.publisher)
+        if source.url:
+            parts.append(source.url)
+    if props.tags:
+        parts.extend(props.tags)
+    return "\n".join(parts)
+
+
+def _record_json(text: bytes, props: Properties, incident_id: str) -> str:
+    """:func:`incidents.model.properties_json`: the record as written (plain, as checked), ``id`` first."""
+    if props.id is None:  # the id only on the Feature: written first
+        return '{"id":' + _encode(incident_id).decode() + "," + text[1:].decode()
+    return text.decode()

@@ -1,0 +1,185 @@
+"""A block of ordinary incidents checked at once (incidents.blocks) gives exactly what the whole-file reader gives;
+whatever it cannot vouch for — a duplicate key, a value written another way, anything the checks would mention — it
+leaves to the per-feature path. Each case is loaded both ways and compared, and the tests count how often the block
+path was taken, so that they cannot pass by never taking it."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from typing import Any
+
+import pytest
+
+from incidents import bulk, load_incidents_bytes
+from incidents import load as load_module
+from incidents.blocks import Identifier, Text, check_block
+from incidents.synth import synthetic_features
+from incidents.validate import _is_valid_id
+
+from .test_bulk import _documents, _refuse, lines_layout
+from .test_quickcheck import _mutated
+from .test_streaming import Outcome, assert_same, outcome, whole_file_only
+
+COMPACT: dict[str, Any] = {"separators": (",", ":"), "ensure_ascii": False}
+
+
+@pytest.fixture
+def blocks_taken(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each block the line reader offered was taken at once."""
+    taken: list[bool] = []
+
+    def spy(block: bytes, **kwargs: Any) -> Any:
+        checked = check_block(block, **kwargs)
+        taken.append(checked is not None)
+        return checked
+
+    monkeypatch.setattr(bulk, "check_block", spy)
+    return taken
+
+
+def _whole(data: bytes, name: str = "f.geojson") -> Outcome:
+    with pytest.MonkeyPatch.context() as patch:
+        whole_file_only(patch)
+        patch.setattr(load_module, "read_lines", _refuse)
+        return outcome(lambda: load_incidents_bytes(data, name=name, nested=False))
+
+
+def _compare(data: bytes, name: str = "f.geojson") -> None:
+    assert_same(outcome(lambda: load_incidents_bytes(data, name=name, nested=False)), _whole(data, name))
+
+
+def _file(lines: list[str]) -> bytes:
+    return ('{"type":"FeatureCollection","features":[\n' + ",\n".join(lines) + "\n]}\n").encode()
+
+
+def test_every_test_file_in_lines_reads_as_the_whole_file_reader_reads_it(blocks_taken: list[bool]) -> None:
+    for name, document in _documents():
+        _compare(lines_layout(document, style="compact"), name)
+    assert blocks_taken.count(True) >= 10  # the good files and the bundled dataset take the block path
+
+
+def test_synthetic_data_takes_the_block_path_entirely(blocks_taken: list[bool]) -> None:
+    features = list(synthetic_features(3000, seed=11))  # polygons, lines and unlocated incidents among them
+    _compare(_file([json.dumps(f, **COMPACT) for f in features]))
+    assert blocks_taken and all(blocks_taken)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_mutated_features_read_as_the_whole_file_reader_reads_them(seed: int, blocks_taken: list[bool]) -> None:
+    rng = random.Random(seed)
+    bases = list(synthetic_features(40, seed=seed))
+    for _ in range(250):
+        # a mutated feature among ordinary ones: the block is taken only when all of them are ordinary
+        lines = [json.dumps(_mutated(rng.choice(bases), rng), **COMPACT)]
+        if rng.random() < 0.5:
+            lines.append(json.dumps(rng.choice(bases), **COMPACT))
+        _compare(_file(lines))
+    assert blocks_taken.count(True) > 30 and blocks_taken.count(False) > 30
+
+
+_LINE: str = json.dumps(next(iter(synthetic_features(1, seed=5))), **COMPACT)
+
+
+def _with_properties(change: Any) -> str:
+    feature = json.loads(_LINE)
+    change(feature["properties"])
+    return json.dumps(feature, **COMPACT)
+
+
+def _with_geometry(geometry: str) -> str:
+    return re.sub(r'"geometry":\{[^}]*\}', lambda _: f'"geometry":{geometry}', _LINE, count=1)
+
+
+# Ways of writing the same feature, or nearly, that the block path must leave alone or read exactly.
+_TEXT_CHANGES: dict[str, tuple[str, bool]] = {
+    # (the line, whether the block path may take it)
+    "as written": (_LINE, True),
+    "a duplicate key": (_LINE.replace('"title":', '"title":"First title","title":', 1), False),
+    "a duplicate key in a source": (_LINE.replace('"kind":', '"kind":"news","kind":', 1), False),
+    "a duplicate feature member": (_LINE.replace('"type":"Feature"', '"type":"Feature","type":"Feature"', 1), False),
+    "blanks after colons": (_LINE.replace('":', '": '), False),
+    "an escaped letter": (_LINE.replace('"title":"', '"title":"\\u0041', 1), False),
+    "an escaped slash": (_LINE.replace("https://", "https:\\/\\/", 1), False),
+    "an upper-case control escape": (_LINE.replace('"title":"', '"title":"\\u001F', 1), False),
+    "a lower-case control escape": (_LINE.replace('"title":"', '"title":"\\u001f', 1), True),
+    "a number with trailing zeros": (re.sub(r'("coordinates":\[[-0-9.]+)', r"\g<1>00", _LINE, count=1), False),
+    "explicit nulls": (_with_properties(lambda p: p.update(perpetrator=None)), False),
+    "keys in another order": (_with_properties(lambda p: [p.__setitem__(k, p.pop(k)) for k in sorted(p)]), True),
+    "the id only on the feature": (_with_properties(lambda p: p.pop("id")), True),
+    "an extension field": (_with_properties(lambda p: p.update(x_note="kept")), False),
+    "a distance as msgspec writes it": (_with_properties(lambda p: p.update(uncertainty_m=0.1 + 0.2)), True),
+    "a distance written another way as long": (_with_properties(lambda p: p.update(uncertainty_m=0.1 + 0.2)).replace(
+        "0.30000000000000004", "0.30000000000000005"), False),
+    "an empty list of claims": (_with_properties(lambda p: p.update(claims=[])), True),
+    # valid JSON, plainly written, but not an ordinary incident: the per-feature path words what is wrong
+    "a history source index out of range": (_with_properties(
+        lambda p: p["status_history"][0].update(source=len(p["sources"]))), False),
+    "a claim naming no source id": (_with_properties(
+        lambda p: p.update(claims=[{"by": "A", "stance": "asserts", "source": "nowhere"}])), False),
+    "a casualty source out of range": (_with_properties(lambda p: p.update(casualties={"killed": 1, "source": 9})),
+                                       False),
+    "two sources with one id": (_with_properties(lambda p: p["sources"].append(dict(p["sources"][0]))), False),
+    "a link to itself": (_with_properties(lambda p: p.update(related=[{"id": p["id"], "relation": "context"}])),
+                         False),
+    "a history out of order": (_with_properties(lambda p: p["status_history"].insert(
+        0, {"date": "2030-01-01", "status": p["status"]})), False),
+    "a history ending elsewhere": (_with_properties(lambda p: p["status_history"].append(
+        {"date": "2030-01-01", "status": "debunked" if p["status"] != "debunked" else "verified"})), False),
+    "a range upside down": (_with_properties(lambda p: p.update(casualties={"killed": {"min": 5, "max": 2}})), False),
+    "an empty range": (_with_properties(lambda p: p.update(casualties={"injured": {}})), False),
+    "an id with blanks around it": (_with_properties(lambda p: p.update(id=" x")), False),
+    "a feature id unlike its properties id": (_LINE.replace('"id":"synthetic-0000000"', '"id":"other"', 1), False),
+    "a link that is not plain": (_with_properties(lambda p: p["sources"][0].update(url="https://example.org/a b")),
+                                 False),
+    "a blank title": (_with_properties(lambda p: p.update(title="\u2028 ")), False),
+    "an unknown country": (_with_properties(lambda p: p.update(country="ZZ")), False),
+    "a date that is not one": (_with_properties(lambda p: p.update(start="2017-02-30")), False),
+    "an end before the start": (_with_properties(lambda p: p.update(end="1999-01-01")), False),
+    "a first report given": (_with_properties(lambda p: p.update(first_reported="2001-01-01")), True),
+    "a polygon": (_with_geometry('{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}'), True),
+    "a ring that crosses itself": (
+        _with_geometry('{"type":"Polygon","coordinates":[[[0,0],[1,1],[1,0],[0,1],[0,0]]]}'), False),
+    "a point with a height": (_with_geometry('{"type":"Point","coordinates":[1,2,3]}'), False),
+    "a point with a bbox": (_with_geometry('{"type":"Point","coordinates":[1,2],"bbox":[1,2,1,2]}'), False),
+    "a point off the globe": (_with_geometry('{"type":"Point","coordinates":[181,2]}'), False),
+    "no geometry": (_with_geometry("null"), True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_TEXT_CHANGES))
+def test_only_features_written_plainly_take_the_block_path(name: str, blocks_taken: list[bool]) -> None:
+    line, may_take = _TEXT_CHANGES[name]
+    _compare(_file([line, _LINE.replace("synthetic-0000000", "synthetic-other")]))
+    # the first line is one block, the last another (unless the first sent the file to the whole-file reader)
+    assert blocks_taken[0] == may_take
+
+
+def test_numbers_written_with_an_exponent_anywhere_in_the_file_turn_the_block_path_off(
+        blocks_taken: list[bool]) -> None:
+    feature = json.loads(_LINE)
+    feature["properties"]["uncertainty_m"] = 1000
+    line = json.dumps(feature, **COMPACT).replace('"uncertainty_m":1000', '"uncertainty_m":1e3')
+    _compare(_file([line]))
+    assert blocks_taken == []
+
+
+def test_non_blank_text_means_what_strip_means() -> None:
+    pattern = re.compile(Text.__metadata__[0].pattern)  # type: ignore[attr-defined]
+    for code in range(0x110000):
+        if 0xD800 <= code < 0xE000:
+            continue
+        text = chr(code) * 2
+        assert (pattern.search(text) is not None) == bool(text.strip()), hex(code)
+
+
+def test_identifiers_are_the_full_checks_identifiers() -> None:
+    pattern = re.compile(Identifier.__metadata__[0].pattern)  # type: ignore[attr-defined]
+    rng = random.Random(4)
+    alphabet = ["a", "Z", "0", "-", " ", "\t", "\x00", "\x1f", "\x7f", "\x85", "\x9f", "\xa0", "\u2028", "é",
+                "\U0001f600"]
+    samples = ["", "a", " a", "a ", "a b", "x" * 200, "x" * 201, "\xa0x", "x\u2028"]
+    samples += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 6))) for _ in range(5000)]
+    for sample in samples:
+        assert (pattern.search(sample) is not None) == _is_valid_id(sample), repr(sample)
