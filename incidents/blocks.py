@@ -15,7 +15,6 @@ the re-encoded lengths equal the text's, and then what was decoded is exactly wh
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Final, Literal
@@ -23,8 +22,7 @@ from typing import Annotated, Any, Final, Literal
 import msgspec
 from msgspec import Meta, Raw, Struct
 
-from .dates import PartialDate
-from .quickcheck import _checked_period, _Refused, _start
+from .quickcheck import _STARTS, _checked_period, _Refused, _start
 from .reader import MAX_DEPTH, too_deep
 from .safety import _PLAIN_URL, MAX_URL_LENGTH
 from .validate import MAX_ID_LENGTH, FeatureChecker, country_codes
@@ -163,9 +161,6 @@ _features: Final = msgspec.json.Decoder(list[Feature]).decode
 _properties: Final = msgspec.json.Decoder(list[Properties]).decode
 _geometries: Final = msgspec.json.Decoder(list[Geometry | None]).decode
 _encode: Final = msgspec.json.Encoder().encode
-# An escape of a control character in upper-case hex is as long as msgspec's lower-case one: refused, so that the
-# record kept is the text msgspec would write.
-_UPPER_HEX_ESCAPE: Final = re.compile(rb"\\u00[01][A-F]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,11 +179,11 @@ class Block:
 def check_block(block: bytes, *, file: str, first: int) -> Block | None:
     """The columns of the features in ``block`` (lines separated by ``,\\n``, numbered from ``first`` in ``file``),
     or None when any of them is not an ordinary incident written plainly (the per-feature path then decides).
-    The caller makes sure that no number in ``block`` is written with an exponent
-    (:func:`incidents.reader.has_exponent`)."""
-    if _UPPER_HEX_ESCAPE.search(block) is not None:
-        return None
-    text = b"[" + block + b"]"  # the lines' breaks are blanks: left in, and out of the lengths compared
+    The caller makes sure that no number in ``block`` is written with an exponent, and no control character is
+    escaped in upper-case hex, as long as msgspec's lower-case escape (:class:`incidents.streaming.SecondLook`
+    notes both)."""
+    # the line breaks are blanks: left in, and out of the lengths compared (the last line's is cut off)
+    text = b"[" + block.rstrip(b" \t\r\n") + b"]"
     try:
         features = _features(text)
         records = [feature.properties for feature in features]
@@ -198,7 +193,8 @@ def check_block(block: bytes, *, file: str, first: int) -> Block | None:
         geometries = _geometries(geometry_text)
     except (msgspec.MsgspecError, RecursionError, UnicodeDecodeError):
         return None
-    if (len(_encode(features)) != len(text) - block.count(b"\n") or len(_encode(properties)) != len(joined)
+    # (one line per feature: one line break between two; a feature over several lines has more: not taken)
+    if (len(_encode(features)) != len(text) - (len(features) - 1) or len(_encode(properties)) != len(joined)
             or len(_encode(geometries)) != len(geometry_text)):
         return None
     try:
@@ -210,45 +206,28 @@ def check_block(block: bytes, *, file: str, first: int) -> Block | None:
 def _columns(features: list[Feature], records: list[Raw], properties: list[Properties],
              geometries: list[Any], *, file: str, first: int) -> Block:
     count = len(features)
-    ids: list[str] = []
-    starts: list[PartialDate] = []
-    ends: list[PartialDate] = []
+    ids = [_incident_id(feature, props) for feature, props in zip(features, properties, strict=True)]
+    periods = [_checked_period(p.start, p.end, p.time_precision) for p in properties]
     first_reported: list[datetime] = []
-    shapes: list[Any] = []
-    search: list[str] = []
-    records_json: list[str] = []
     history_rows: list[int] = []
     history_dates: list[datetime] = []
     history_statuses: list[str] = []
-    for position, (feature, record, props, geometry) in enumerate(
-            zip(features, records, properties, geometries, strict=True)):
-        incident_id = props.id
-        if incident_id is None:
-            incident_id = feature.id
-            if incident_id is None:
-                raise _Refused
-        elif feature.id is not None and feature.id != incident_id:
-            raise _Refused
-        ids.append(incident_id)
-        shapes.append(_shape(geometry, file, first + position))
-        start, end = _checked_period(props.start, props.end, props.time_precision)
-        starts.append(start)
-        ends.append(end or start)
+    known = _STARTS.get  # a date's start by its text (a datetime: never false)
+    for position, props in enumerate(properties):
         sources = props.sources
         source_count = len(sources)
-        source_ids = _source_ids(sources)
-        dated: list[datetime] = []
-        for source in sources:
-            if source.date is not None:
-                dated.append(_start(source.date))
+        source_ids = _source_ids(sources) if sources[0].id is not None or source_count > 1 else _NO_IDS
+        dated = [known(source.date) or _start(source.date) for source in sources if source.date is not None]
         history = props.status_history
         if history:
-            previous: datetime | None = None
+            previous = None
             for entry in history:
-                when = _start(entry.date)
+                when = known(entry.date) or _start(entry.date)
                 if previous is not None and when < previous:
                     raise _Refused
-                _reference(entry.source, source_count, source_ids)
+                reference = entry.source
+                if reference is not None:
+                    _reference(reference, source_count, source_ids)
                 previous = when
                 history_rows.append(position)
                 history_dates.append(when)
@@ -260,37 +239,39 @@ def _columns(features: list[Feature], records: list[Raw], properties: list[Prope
         if claims:
             for claim in claims:
                 if claim.date is not None:
-                    dated.append(_start(claim.date))
-                _reference(claim.source, source_count, source_ids)
-        casualties = props.casualties
-        if casualties is not None:
-            _check_casualties(casualties, source_count, source_ids)
+                    dated.append(known(claim.date) or _start(claim.date))
+                if claim.source is not None:
+                    _reference(claim.source, source_count, source_ids)
+        if props.casualties is not None:
+            _check_casualties(props.casualties, source_count, source_ids)
         if props.related:
+            own = ids[position]
             for link in props.related:
-                if link.id == incident_id:
+                if link.id == own:
                     raise _Refused
         if props.provenance is not None and too_deep(props.provenance, MAX_DEPTH - 4):
             raise _Refused
         given = props.first_reported
-        first_reported.append(_start(given) if given is not None else min(dated) if dated else start.start)
-        text = bytes(record)
-        if type(props.uncertainty_m) is float and b'"uncertainty_m":' + _encode(props.uncertainty_m) not in text:
-            raise _Refused  # the same number written another way, as long: keep the text msgspec writes
-        search.append(_search_words(props, incident_id))
-        records_json.append(_record_json(text, props, incident_id))
+        if given is not None:
+            first_reported.append(known(given) or _start(given))
+        else:
+            first_reported.append(min(dated) if dated else periods[position][0].start)
+    records_json = [_record_json(record, props, incident_id)
+                    for record, props, incident_id in zip(records, properties, ids, strict=True)]
     columns: dict[str, list[Any]] = {
         name: [getattr(p, name) for p in properties]
         for name in ("title", "description", "category", "place", "admin1", "country", "location_precision",
                      "status", "perpetrator")
     }
     casualty_ranges = [_ranges(p.casualties) for p in properties]
+    search = [_search_words(props, incident_id) for props, incident_id in zip(properties, ids, strict=True)]
     columns.update(
         id=ids,
         start=[p.start for p in properties],
         end=[p.end for p in properties],
-        time_precision=[d.precision for d in starts],
-        start_time=[d.start for d in starts],
-        end_time=[max(e.end, s.end) for s, e in zip(starts, ends, strict=True)],
+        time_precision=[start.precision for start, _ in periods],
+        start_time=[start.start for start, _ in periods],
+        end_time=[max((end or start).end, start.end) for start, end in periods],
         first_reported=first_reported,
         uncertainty_m=[p.uncertainty_m for p in properties],
         claimants=["\n".join([c.by for c in p.claims]) if p.claims else "" for p in properties],
@@ -306,8 +287,22 @@ def _columns(features: list[Feature], records: list[Raw], properties: list[Prope
         feature=list(range(first, first + count)),
         properties_json=records_json,
     )
+    shapes = [(float(g.coordinates[0]), float(g.coordinates[1])) if type(g) is Point else _shape(g, file, first + i)
+              for i, g in enumerate(geometries)]
     return Block(count=count, columns=columns, shapes=shapes, history_rows=history_rows,
                  history_dates=history_dates, history_statuses=history_statuses)
+
+
+_NO_IDS: Final[frozenset[str]] = frozenset()
+
+
+def _incident_id(feature: Feature, props: Properties) -> str:
+    inner, outer = props.id, feature.id
+    if inner is not None and (outer is None or outer == inner):
+        return inner
+    if inner is None and outer is not None:
+        return outer
+    raise _Refused
 
 
 def _shape(geometry: Any, file: str, index: int) -> Any:
@@ -388,8 +383,11 @@ def _search_words(props: Properties, incident_id: str) -> str:
     return "\n".join(parts)
 
 
-def _record_json(text: bytes, props: Properties, incident_id: str) -> str:
+def _record_json(record: Raw, props: Properties, incident_id: str) -> str:
     """:func:`incidents.model.properties_json`: the record as written (plain, as checked), ``id`` first."""
+    text = bytes(record)
+    if type(props.uncertainty_m) is float and b'"uncertainty_m":' + _encode(props.uncertainty_m) not in text:
+        raise _Refused  # the same number written another way, as long: keep the text msgspec writes
     if props.id is None:  # the id only on the Feature: written first
         return '{"id":' + _encode(incident_id).decode() + "," + text[1:].decode()
     return text.decode()

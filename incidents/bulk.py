@@ -94,7 +94,8 @@ class LineReader:
     def _block(self, block: bytes) -> None:
         if not block.strip(_BLANKS):  # ",\n" with nothing before it: a list item missing
             raise NotStreamable
-        if self._blocks is not None and not self._second_look.exponents:
+        look = self._second_look
+        if self._blocks is not None and not look.exponents and not look.upper_hex:
             checked = check_block(block, file=self._collector.file, first=self._collector.count + 1)
             if checked is not None:
                 self._collector.count += checked.count

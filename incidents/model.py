@@ -102,7 +102,7 @@ class FrameBuilder:
         self._flush_every = flush_every
         self._rows: list[Row] = []
         self._chunks: dict[str, list[Any]] = {name: [] for name in (*_BUILT_COLUMNS, "geometry")}
-        self._history_chunks: list[pd.DataFrame] = []
+        self._history: dict[str, list[Any]] = {"row": [], "date": [], "status": []}  # chunks, joined at the end
         self.rows = 0
 
     def add(self, row: Row) -> None:
@@ -115,7 +115,8 @@ class FrameBuilder:
         """Add the rows of a block checked at once (:func:`incidents.blocks.check_block`), after those added so far."""
         if self._rows:
             self._flush()
-        self._history_chunks.append(block_history(block, self.rows))
+        self._add_history(np.array(block.history_rows, dtype="int64") + self.rows, block.history_dates,
+                          block.history_statuses)
         for name, values in block.columns.items():
             self._chunks[name].append(_column_array(name, values))
         self._chunks["geometry"].append(_shapes(block.shapes))
@@ -139,9 +140,12 @@ class FrameBuilder:
         self._chunks = {name: [] for name in self._chunks}  # the frame holds (or copied) them
         if nested:
             frame = expand_nested(frame)
-        # (an empty chunk's status column is of objects, not text: left out, it would make the whole column objects)
-        chunks = [chunk for chunk in self._history_chunks if len(chunk)] or self._history_chunks[:1]
-        history = chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
+        history = pd.DataFrame({
+            "row": np.concatenate(self._history["row"]),
+            "date": np.concatenate(self._history["date"]),
+            "status": pd.array([status for chunk in self._history["status"] for status in chunk], dtype="object"),
+        })
+        self._history = {name: [] for name in self._history}
         return frame, history
 
     def _flush(self) -> None:
@@ -149,18 +153,19 @@ class FrameBuilder:
         if not rows and self._chunks["geometry"]:  # an empty frame still gets one (empty) chunk
             return
         first = self.rows - len(rows)
-        self._history_chunks.append(pd.DataFrame(
-            {
-                "row": np.array([first + i for i, row in enumerate(rows) for _ in row.history], dtype="int64"),
-                "date": _datetime_array([when for row in rows for when, _ in row.history]),
-                "status": pd.array([status for row in rows for _, status in row.history], dtype="object"),
-            }
-        ))
+        self._add_history(np.array([first + i for i, row in enumerate(rows) for _ in row.history], dtype="int64"),
+                          [when for row in rows for when, _ in row.history],
+                          [status for row in rows for _, status in row.history])
         for name, values in _columns(rows).items():
             self._chunks[name].append(_column_array(name, values))
         self._chunks["geometry"].append(_shapes([row.geometry for row in rows]))
         rows.clear()
 
+
+    def _add_history(self, rows: np.ndarray, dates: list[datetime], statuses: list[str]) -> None:
+        self._history["row"].append(rows)
+        self._history["date"].append(_datetime_array(dates))
+        self._history["status"].append(statuses)
 
 def _shapes(geometries: list[Any]) -> np.ndarray:
     """Shapes as an array, points given as checked coordinates built all at once."""
@@ -173,15 +178,6 @@ def _shapes(geometries: list[Any]) -> np.ndarray:
             coordinates = [geometries[i] for i in positions]
             shapes[positions] = shapely.points(np.array(coordinates, dtype="float64"))
     return shapes
-
-
-def block_history(block: Block, offset: int) -> pd.DataFrame:
-    """The status-history rows of ``block``, numbered from ``offset``."""
-    return pd.DataFrame({
-        "row": np.array(block.history_rows, dtype="int64") + offset,
-        "date": _datetime_array(block.history_dates),
-        "status": pd.array(block.history_statuses, dtype="object"),
-    })
 
 
 def _columns(rows: list[Row]) -> dict[str, list[Any]]:
@@ -240,11 +236,15 @@ _SECONDS_KEPT: Final = 200_000
 def _datetime_array(values: list[datetime]) -> np.ndarray:
     """``values`` as ``datetime64[s]``, each distinct moment converted once."""
     seconds = _SECONDS
-    new = [v for v in dict.fromkeys(values) if v not in seconds]
+    distinct = dict.fromkeys(values)
+    new = [v for v in distinct if v not in seconds]
     if new:
-        if len(seconds) + len(new) > _SECONDS_KEPT:
-            seconds = dict(seconds)
-        seconds.update(zip(new, np.array(new, dtype=DATETIME_UNIT).view("int64").tolist(), strict=True))
+        converted = zip(new, np.array(new, dtype=DATETIME_UNIT).view("int64").tolist(), strict=True)
+        if len(seconds) + len(new) <= _SECONDS_KEPT:
+            seconds.update(converted)
+        else:  # kept full: this call's moments only
+            seconds = {v: seconds[v] for v in distinct if v in seconds}
+            seconds.update(converted)
     return np.fromiter(map(seconds.__getitem__, values), dtype="int64", count=len(values)).view(DATETIME_UNIT)
 
 

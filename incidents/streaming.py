@@ -27,6 +27,9 @@ _WHITESPACE: Final = re.compile(r"[ \t\n\r]*")
 _UTF8_BOM: Final = "\ufeff"
 # A chunk's last bytes are checked again with the next chunk, so that a pattern cut in two is still seen.
 _OVERLAP: Final = MAX_NUMBER_LENGTH + 16
+# The \\u escapes worth a second look: those the whole-file reader refuses (surrogates, NUL), and control
+# characters in upper-case hex, which msgspec writes in lower case.
+_ESCAPES: Final = re.compile(rb"\\u(?:[dD][89a-fA-F]|00(?:00|[01][A-F]))")
 
 
 class NotStreamable(Exception):
@@ -132,19 +135,47 @@ STRICT_DECODER: Final = json.JSONDecoder(object_pairs_hook=_object_from_pairs, p
 class SecondLook:
     """Checks a file's chunks, in order, for what only the whole-file reader words exactly
     (:func:`~incidents.reader.needs_second_look`), a pattern cut between two chunks included: raises
-    :class:`NotStreamable`."""
+    :class:`NotStreamable`. Also notes whether the file so far may hold a number written with an exponent
+    (``exponents``) or a control character escaped in upper-case hex (``upper_hex``): both are read exactly, but
+    not by :mod:`incidents.blocks`."""
 
     def __init__(self) -> None:
         self._tail = b""
-        self.exponents = False  # whether a number written with an exponent may have been seen so far
+        self.exponents = False
+        self.upper_hex = False
 
     def check(self, chunk: bytes) -> None:
-        seen = self._tail + chunk
-        shapes = number_shapes(seen)
-        if needs_second_look(seen, shapes=shapes):
+        # the chunk, and where it meets the one before (a pattern cut in two), without copying the chunk
+        self._look(self._tail + chunk[:_OVERLAP])
+        self._look(chunk)
+        self._tail = (self._tail + chunk[-_OVERLAP:])[-_OVERLAP:]
+
+    def _look(self, data: bytes) -> None:
+        if b"\x00" in data:
             raise NotStreamable
-        self.exponents = self.exponents or has_exponent(shapes)
-        self._tail = seen[-_OVERLAP:]
+        if _ESCAPES.search(data) is not None:
+            if needs_second_look(data):
+                raise NotStreamable
+            self.upper_hex = True
+        shapes = number_shapes(data)
+        if b"0" * MAX_NUMBER_LENGTH in shapes:
+            raise NotStreamable
+        exponents = self._exponents(shapes)
+        self.exponents = self.exponents or exponents
+        if exponents and b"e000" in shapes:  # a number too large (any exponent follows a digit)
+            raise NotStreamable
+
+    @staticmethod
+    def _exponents(shapes: bytes) -> bool:
+        """Whether a digit followed by ``e`` and a digit or ``-`` occurs (``+`` is left out of the shapes)."""
+        found = shapes.find(b"0e")
+        for _ in range(1000):  # "3em", "0ea…": text, not numbers; a file full of them is tested the slow way
+            if found < 0:
+                return False
+            if shapes[found + 2 : found + 3] in (b"0", b"-"):
+                return True
+            found = shapes.find(b"0e", found + 2)
+        return has_exponent(shapes)
 
 
 class _Text:
