@@ -22,7 +22,7 @@ from typing import Annotated, Any, Final, Literal
 import msgspec
 from msgspec import Meta, Raw, Struct
 
-from .quickcheck import _STARTS, _checked_period, _Refused, _start
+from .quickcheck import _PROPERTY_FIELDS, _STARTS, _checked_period, _Refused, _start
 from .reader import MAX_DEPTH, too_deep
 from .safety import _PLAIN_URL, MAX_URL_LENGTH
 from .validate import MAX_ID_LENGTH, FeatureChecker, country_codes
@@ -119,6 +119,11 @@ class Properties(_Object):
     provenance: dict[str, Any] | None = None
 
 
+class PropertiesAndMore(Properties, forbid_unknown_fields=False):
+    """Properties of records that also hold the analyst's own fields (``x_…``), checked apart
+    (:func:`_extension_length`)."""
+
+
 class Point(_Object, tag="Point", tag_field="type"):
     coordinates: tuple[Longitude, Latitude]
 
@@ -160,6 +165,9 @@ class Feature(Struct, forbid_unknown_fields=True, omit_defaults=True):
 _features: Final = msgspec.json.Decoder(list[Feature]).decode
 _properties: Final = msgspec.json.Decoder(list[Properties]).decode
 _geometries: Final = msgspec.json.Decoder(list[Geometry | None]).decode
+_properties_and_more: Final = msgspec.json.Decoder(list[PropertiesAndMore]).decode
+_members: Final = msgspec.json.Decoder(list[dict[str, Raw]]).decode
+_values: Final = msgspec.json.Decoder().decode
 _encode: Final = msgspec.json.Encoder().encode
 
 
@@ -188,19 +196,53 @@ def check_block(block: bytes, *, file: str, first: int) -> Block | None:
         features = _features(text)
         records = [feature.properties for feature in features]
         joined = b"[" + b",".join(records) + b"]"
-        properties = _properties(joined)
+        properties: list[Properties]
+        if b'"x_' in block:  # the analyst's own fields, perhaps
+            extensions = _extension_length(joined)
+            if extensions is None:
+                return None
+            properties = list(_properties_and_more(joined))
+        else:
+            extensions = 0
+            properties = _properties(joined)
         geometry_text = b"[" + b",".join([feature.geometry for feature in features]) + b"]"
         geometries = _geometries(geometry_text)
     except (msgspec.MsgspecError, RecursionError, UnicodeDecodeError):
         return None
     # (one line per feature: one line break between two; a feature over several lines has more: not taken)
-    if (len(_encode(features)) != len(text) - (len(features) - 1) or len(_encode(properties)) != len(joined)
+    if (len(_encode(features)) != len(text) - (len(features) - 1)
+            or len(_encode(properties)) != len(joined) - extensions
             or len(_encode(geometries)) != len(geometry_text)):
         return None
     try:
         return _columns(features, records, properties, geometries, file=file, first=first)
     except (_Refused, ArithmeticError, TypeError, ValueError):
         return None
+
+
+def _extension_length(joined: bytes) -> int | None:
+    """How many bytes of ``joined`` (records, as a JSON list) the analyst's own fields (``x_…``) take as msgspec
+    writes them, members and commas; None when a record has a member that is neither the format's nor ``x_…``, or an
+    ``x_…`` value not written plainly or nested too deep. (A member twice, blanks between members or a name written
+    with an escape take more than that: the caller's comparison of lengths then fails.)"""
+    records = _members(joined)
+    values: list[Raw] = []
+    length = 0
+    for record in records:
+        for key in record.keys() - _PROPERTY_FIELDS:
+            if not key.startswith("x_"):
+                return None
+            value = record[key]
+            values.append(value)
+            length += len(_encode(key)) + len(value) + 2  # "key":value and one comma (a record has other members)
+    if values:
+        values_text = b"[" + b",".join(values) + b"]"
+        parsed = _values(values_text)
+        if len(_encode(parsed)) != len(values_text):
+            return None
+        if any(type(value) in (dict, list) and too_deep(value, MAX_DEPTH - 4) for value in parsed):
+            return None
+    return length
 
 
 def _columns(features: list[Feature], records: list[Raw], properties: list[Properties],

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import random
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from incidents.blocks import Identifier, Text, check_block
 from incidents.synth import synthetic_features
 from incidents.validate import _is_valid_id
 
+from .conftest import DATA
 from .test_bulk import _documents, _refuse, lines_layout
 from .test_quickcheck import _mutated
 from .test_streaming import Outcome, assert_same, outcome, whole_file_only
@@ -108,7 +110,19 @@ _TEXT_CHANGES: dict[str, tuple[str, bool]] = {
     "explicit nulls": (_with_properties(lambda p: p.update(perpetrator=None)), False),
     "keys in another order": (_with_properties(lambda p: [p.__setitem__(k, p.pop(k)) for k in sorted(p)]), True),
     "the id only on the feature": (_with_properties(lambda p: p.pop("id")), True),
-    "an extension field": (_with_properties(lambda p: p.update(x_note="kept")), False),
+    "an extension field": (_with_properties(lambda p: p.update(x_note="kept")), True),
+    "extension fields nested": (_with_properties(lambda p: p.update(x_a={"b": [1, 2.5, None, True]}, x_c=[])), True),
+    "an extension field twice": (_with_properties(lambda p: p.update(x_note="kept")).replace(
+        '"x_note":', '"x_note":"first","x_note":', 1), False),
+    "a duplicate key in an extension": (_with_properties(lambda p: p.update(x_a={"b": 1})).replace(
+        '"x_a":{"b":1}', '"x_a":{"b":0,"b":1}', 1), False),
+    "blanks in an extension": (_with_properties(lambda p: p.update(x_a={"b": 1})).replace(
+        '"x_a":{"b":1}', '"x_a":{"b": 1}', 1), False),
+    "an escape in an extension's name": (_with_properties(lambda p: p.update(x_note="kept")).replace(
+        '"x_note":', '"x_\\u006eote":', 1), False),
+    "an extension nested too deep": (_with_properties(lambda p: p.update(x_deep=json.loads("[" * 70 + "]" * 70))),
+                                     False),
+    "a field neither the format's nor an extension": (_with_properties(lambda p: p.update(x_ok=1, titel="t")), False),
     "a distance as msgspec writes it": (_with_properties(lambda p: p.update(uncertainty_m=0.1 + 0.2)), True),
     "a distance written another way as long": (_with_properties(lambda p: p.update(uncertainty_m=0.1 + 0.2)).replace(
         "0.30000000000000004", "0.30000000000000005"), False),
@@ -155,6 +169,16 @@ def test_only_features_written_plainly_take_the_block_path(name: str, blocks_tak
     # the first line is one block, the last another, unless the first sent the file to the whole-file reader (or
     # the reader saw what turns the block path off before any block)
     assert (blocks_taken[0] if blocks_taken else False) == may_take
+
+
+def test_an_acled_import_takes_the_block_path_entirely(blocks_taken: list[bool]) -> None:
+    from incidents.importers import import_table
+
+    result = import_table((DATA / "import" / "acled-sample.csv").read_bytes(), name="acled-sample.csv", kind="acled",
+                          now=datetime(2026, 1, 1, tzinfo=UTC))
+    assert any(key.startswith("x_") for key in result.features[0]["properties"])  # extension fields and provenance
+    _compare(result.to_bytes())
+    assert blocks_taken and all(blocks_taken)
 
 
 def test_numbers_written_with_an_exponent_anywhere_in_the_file_turn_the_block_path_off(
