@@ -15,15 +15,19 @@ the re-encoded lengths equal the text's, and then what was decoded is exactly wh
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Final, Literal
 
 import msgspec
+import numpy as np
+import shapely
 from msgspec import Meta, Raw, Struct
 
 from .quickcheck import _PROPERTY_FIELDS, _STARTS, _checked_period, _Refused, _start
-from .reader import MAX_DEPTH, too_deep
+from .reader import MAX_DEPTH, has_exponent, needs_second_look, number_shapes, too_deep
 from .safety import _PLAIN_URL, MAX_URL_LENGTH
 from .validate import MAX_ID_LENGTH, FeatureChecker, country_codes
 from .vocab import CATEGORIES, LOCATION_PRECISIONS, RELATIONS, SOURCE_KINDS, STANCES, STATUSES
@@ -48,7 +52,7 @@ Latitude = Annotated[int, Meta(ge=-90, le=90)] | Annotated[float, Meta(ge=-90, l
 Reference = Annotated[int, Meta(ge=0)] | str | None
 
 
-class _Object(Struct, forbid_unknown_fields=True, omit_defaults=True):
+class _Object(Struct, forbid_unknown_fields=True, omit_defaults=True, gc=False):
     """A JSON object with the named members only. Missing members and members written as null both read as None
     and are not written back: a null written out then makes the lengths differ, and the block goes the slow way."""
 
@@ -155,7 +159,7 @@ class MultiPolygon(_Shape, tag="MultiPolygon"):
 Geometry = Point | LineString | Polygon | MultiPoint | MultiLineString | MultiPolygon
 
 
-class Feature(Struct, forbid_unknown_fields=True, omit_defaults=True):
+class Feature(Struct, forbid_unknown_fields=True, omit_defaults=True, gc=False):
     type: Literal["Feature"]
     geometry: Raw
     properties: Raw
@@ -168,6 +172,8 @@ _geometries: Final = msgspec.json.Decoder(list[Geometry | None]).decode
 _properties_and_more: Final = msgspec.json.Decoder(list[PropertiesAndMore]).decode
 _members: Final = msgspec.json.Decoder(list[dict[str, Raw]]).decode
 _values: Final = msgspec.json.Decoder().decode
+_raws: Final = msgspec.json.Decoder(list[Raw]).decode
+_UPPER_HEX: Final = re.compile(rb"\\u00[01][A-F]")  # see incidents.streaming.SecondLook
 _encode: Final = msgspec.json.Encoder().encode
 
 
@@ -196,28 +202,82 @@ def check_block(block: bytes, *, file: str, first: int) -> Block | None:
         features = _features(text)
         records = [feature.properties for feature in features]
         joined = b"[" + b",".join(records) + b"]"
-        properties: list[Properties]
-        if b'"x_' in block:  # the analyst's own fields, perhaps
-            extensions = _extension_length(joined)
-            if extensions is None:
-                return None
-            properties = list(_properties_and_more(joined))
-        else:
-            extensions = 0
-            properties = _properties(joined)
+        properties = _typed_properties(joined, extensions=b'"x_' in block)
         geometry_text = b"[" + b",".join([feature.geometry for feature in features]) + b"]"
         geometries = _geometries(geometry_text)
     except (msgspec.MsgspecError, RecursionError, UnicodeDecodeError):
         return None
     # (one line per feature: one line break between two; a feature over several lines has more: not taken)
-    if (len(_encode(features)) != len(text) - (len(features) - 1)
-            or len(_encode(properties)) != len(joined) - extensions
+    if (properties is None or len(_encode(features)) != len(text) - (len(features) - 1)
             or len(_encode(geometries)) != len(geometry_text)):
         return None
     try:
-        return _columns(features, records, properties, geometries, file=file, first=first)
+        shapes = [(float(g.coordinates[0]), float(g.coordinates[1])) if type(g) is Point
+                  else _shape(g, file, first + i) for i, g in enumerate(geometries)]
+        return _columns([feature.id for feature in features], [bytes(record).decode() for record in records],
+                        properties, shapes, file=file, first=first)
     except (_Refused, ArithmeticError, TypeError, ValueError):
         return None
+
+
+def check_records(records: list[Any], shapes: np.ndarray, *, file: str, first: int) -> Block | None:
+    """:func:`check_block` for the records of a GeoParquet file (``properties`` as JSON text) and their shapes."""
+    if not all(type(record) is str for record in records):
+        return None
+    joined = ("[" + ",".join(records) + "]").encode()
+    if needs_second_look(joined):
+        return None
+    shapes_of_numbers = number_shapes(joined)
+    if has_exponent(shapes_of_numbers) or _UPPER_HEX.search(joined) is not None:
+        return None
+    try:
+        # each record one value by itself: '{"a":[1' and '2]}' parse together but are not JSON apart
+        if [len(raw) for raw in _raws(joined)] != [len(record.encode()) for record in records]:
+            return None
+        properties = _typed_properties(joined, extensions=b'"x_' in joined)
+    except (msgspec.MsgspecError, RecursionError, UnicodeDecodeError):
+        return None
+    if properties is None:
+        return None
+    try:
+        return _columns([None] * len(records), records, properties, _point_values(shapes, file, first),
+                        file=file, first=first)
+    except (_Refused, ArithmeticError, TypeError, ValueError):
+        return None
+
+
+def _typed_properties(joined: bytes, *, extensions: bool) -> list[Properties] | None:
+    """The records in ``joined`` (a JSON list), typed, when all are written plainly; ``extensions``: whether they
+    may hold the analyst's own fields."""
+    if not extensions:
+        properties = _properties(joined)
+        return properties if len(_encode(properties)) == len(joined) else None
+    length = _extension_length(joined)
+    if length is None:
+        return None
+    properties = list(_properties_and_more(joined))
+    return properties if len(_encode(properties)) == len(joined) - length else None
+
+
+def _point_values(shapes: np.ndarray, file: str, first: int) -> list[Any]:
+    """What :func:`_shape` gives for these shapes (read from WKB): 2-D points as their coordinates."""
+    values: list[Any] = []
+    kinds = shapely.get_type_id(shapes).tolist()
+    for position, (shape, kind) in enumerate(zip(shapes.tolist(), kinds, strict=True)):
+        if shape is None:
+            values.append(None)
+        elif kind == 0 and not shape.is_empty and not shape.has_z:
+            lon, lat = shape.x, shape.y
+            if not (-180 <= lon <= 180 and -90 <= lat <= 90):  # false for NaN
+                raise _Refused
+            values.append((lon, lat))
+        else:
+            geometry = json.loads(shapely.to_geojson(shape))
+            checker = FeatureChecker(file, first + position)
+            values.append(checker._check_geometry({"geometry": geometry}))
+            if checker.problems or checker.failed:
+                raise _Refused
+    return values
 
 
 def _extension_length(joined: bytes) -> int | None:
@@ -245,10 +305,10 @@ def _extension_length(joined: bytes) -> int | None:
     return length
 
 
-def _columns(features: list[Feature], records: list[Raw], properties: list[Properties],
-             geometries: list[Any], *, file: str, first: int) -> Block:
-    count = len(features)
-    ids = [_incident_id(feature, props) for feature, props in zip(features, properties, strict=True)]
+def _columns(outer_ids: list[str | None], records: list[str], properties: list[Properties], shapes: list[Any], *,
+             file: str, first: int) -> Block:
+    count = len(records)
+    ids = [_incident_id(outer, props) for outer, props in zip(outer_ids, properties, strict=True)]
     periods = [_checked_period(p.start, p.end, p.time_precision) for p in properties]
     first_reported: list[datetime] = []
     history_rows: list[int] = []
@@ -329,8 +389,6 @@ def _columns(features: list[Feature], records: list[Raw], properties: list[Prope
         feature=list(range(first, first + count)),
         properties_json=records_json,
     )
-    shapes = [(float(g.coordinates[0]), float(g.coordinates[1])) if type(g) is Point else _shape(g, file, first + i)
-              for i, g in enumerate(geometries)]
     return Block(count=count, columns=columns, shapes=shapes, history_rows=history_rows,
                  history_dates=history_dates, history_statuses=history_statuses)
 
@@ -338,8 +396,8 @@ def _columns(features: list[Feature], records: list[Raw], properties: list[Prope
 _NO_IDS: Final[frozenset[str]] = frozenset()
 
 
-def _incident_id(feature: Feature, props: Properties) -> str:
-    inner, outer = props.id, feature.id
+def _incident_id(outer: str | None, props: Properties) -> str:
+    inner = props.id
     if inner is not None and (outer is None or outer == inner):
         return inner
     if inner is None and outer is not None:
@@ -425,11 +483,10 @@ def _search_words(props: Properties, incident_id: str) -> str:
     return "\n".join(parts)
 
 
-def _record_json(record: Raw, props: Properties, incident_id: str) -> str:
+def _record_json(text: str, props: Properties, incident_id: str) -> str:
     """:func:`incidents.model.properties_json`: the record as written (plain, as checked), ``id`` first."""
-    text = bytes(record)
-    if type(props.uncertainty_m) is float and b'"uncertainty_m":' + _encode(props.uncertainty_m) not in text:
+    if type(props.uncertainty_m) is float and '"uncertainty_m":' + _encode(props.uncertainty_m).decode() not in text:
         raise _Refused  # the same number written another way, as long: keep the text msgspec writes
     if props.id is None:  # the id only on the Feature: written first
-        return '{"id":' + _encode(incident_id).decode() + "," + text[1:].decode()
-    return text.decode()
+        return '{"id":' + _encode(incident_id).decode() + "," + text[1:]
+    return text

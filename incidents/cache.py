@@ -24,8 +24,8 @@ from .model import Dataset
 
 CACHE_ENV: Final = "INCIDENTS_CACHE_DIR"
 # The modules whose behaviour decides what a cached dataset holds.
-_CODE: Final = ("validate.py", "quickcheck.py", "bulk.py", "model.py", "dates.py", "reader.py", "geocheck.py",
-                 "store.py", "vocab.py")
+_CODE: Final = ("validate.py", "quickcheck.py", "bulk.py", "blocks.py", "streaming.py", "model.py", "dates.py",
+                 "reader.py", "geocheck.py", "store.py", "vocab.py")
 
 
 def cache_dir() -> Path:

@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import cache as content_cache
+from .blocks import check_records
 from .bulk import quick_row_or_read_whole, read_lines
 from .errors import IncidentDataError, Problem
 from .geocheck import country_mismatch_warnings
@@ -187,7 +188,7 @@ def _read_path(path: Path, *, name: str, limit: int, progress: Progress | None) 
     if path.suffix.lower() in PARQUET_SUFFIXES:
         source = SourceFile(name=name, sha256=_file_digest(path, name=name, limit=limit), size=path.stat().st_size,
                             features=0)
-        return _check_features(geoparquet_features(path, name=name), [], source)
+        return _check_parquet(path, source)
     streamed = _stream_path(path, name=name, limit=limit, progress=progress)
     if streamed is not None:
         return streamed
@@ -277,6 +278,24 @@ def _check_features(features: Iterable[Any], problems: list[Problem], source: So
     for feature in features:
         collector.check(feature)
     return _finish(builder, [*problems, *collector.problems], replace(source, features=collector.count))
+
+
+def _check_parquet(path: Path, source: SourceFile) -> Dataset:
+    """Check an incident GeoParquet file: a batch of ordinary records at once, any other one record at a time."""
+    builder = FrameBuilder()
+    collector = FeatureCollector(source.name, builder.add, quick=quick_row)
+
+    def take(records: list[Any], shapes: np.ndarray, first: int) -> bool:
+        block = check_records(records, shapes, file=source.name, first=first)
+        if block is None:
+            return False
+        collector.count += block.count
+        builder.add_block(block)
+        return True
+
+    for feature in geoparquet_features(path, name=source.name, blocks=take):
+        collector.check(feature)
+    return _finish(builder, collector.problems, replace(source, features=collector.count))
 
 
 def _finish(builder: FrameBuilder, problems: list[Problem], source: SourceFile) -> Dataset:

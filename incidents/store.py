@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any, Final
 
@@ -141,10 +141,16 @@ def read_geoparquet(path: str | os.PathLike[str], *, name: str | None = None) ->
     return _dataset_from_table(table, _provenance(table.schema, label), label)
 
 
-def geoparquet_features(path: str | os.PathLike[str], *, name: str | None = None) -> Iterator[dict[str, Any]]:
+def geoparquet_features(path: str | os.PathLike[str], *, name: str | None = None,
+                        blocks: Callable[[list[Any], np.ndarray, int], bool] | None = None,
+                        ) -> Iterator[dict[str, Any]]:
     """The records of an incident GeoParquet file as GeoJSON Features, to be checked like those of a GeoJSON file;
     read a batch at a time. Raises :class:`IncidentDataError` before the first (a file that is not incident
-    GeoParquet) or after the last (records that are not strict JSON, all of them listed)."""
+    GeoParquet) or after the last (records that are not strict JSON, all of them listed).
+
+    ``blocks(records, shapes, first)`` is offered each batch first (the records' text, their shapes, the number of
+    the first): when it returns True it has taken them (:func:`incidents.blocks.check_records`), and they are not
+    yielded."""
     label = name or os.fspath(path)
     try:
         parquet = pq.ParquetFile(path)
@@ -162,7 +168,11 @@ def geoparquet_features(path: str | os.PathLike[str], *, name: str | None = None
         if batch is None:
             break
         properties = _records(batch.column("properties_json"))
-        geometries = _geometry_values(shapely.from_wkb(batch.column("geometry").to_numpy(zero_copy_only=False)))
+        shapes = shapely.from_wkb(batch.column("geometry").to_numpy(zero_copy_only=False))
+        if blocks is not None and blocks(properties, shapes, index + 1):
+            index += len(properties)
+            continue
+        geometries = _geometry_values(shapes)
         plain = plain_records(properties)
         if plain is not None:
             for values, geometry in zip(plain, geometries, strict=True):

@@ -9,13 +9,18 @@ import json
 import random
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
+import shapely
 
-from incidents import bulk, load_incidents_bytes
+from incidents import IncidentDataError, bulk, load_incidents, load_incidents_bytes
 from incidents import load as load_module
-from incidents.blocks import Identifier, Text, check_block
+from incidents.blocks import Identifier, Text, check_block, check_records
+from incidents.store import write_geoparquet
 from incidents.synth import synthetic_features
 from incidents.validate import _is_valid_id
 
@@ -208,3 +213,101 @@ def test_identifiers_are_the_full_checks_identifiers() -> None:
     samples += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 6))) for _ in range(5000)]
     for sample in samples:
         assert (pattern.search(sample) is not None) == _is_valid_id(sample), repr(sample)
+
+
+# GeoParquet: the records (properties as JSON text) of a batch are checked at once the same way.
+
+
+@pytest.fixture
+def batches_taken(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each batch of GeoParquet records was taken at once."""
+    taken: list[bool] = []
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        checked = check_records(*args, **kwargs)
+        taken.append(checked is not None)
+        return checked
+
+    monkeypatch.setattr(load_module, "check_records", spy)
+    return taken
+
+
+def _compare_parquet(path: Path) -> None:
+    ours = outcome(lambda: load_incidents(path, nested=False))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(load_module, "check_records", lambda *_, **__: None)
+        one_by_one = outcome(lambda: load_incidents(path, nested=False))
+    assert_same(ours, one_by_one)
+
+
+def _parquet_with_records(tmp_path: Path, lines: list[str], rewrite: Any = None) -> Path:
+    """Synthetic incidents written as GeoParquet, each record then rewritten by ``rewrite(index, text)``."""
+    write_geoparquet(load_incidents_bytes(_file(lines), name="f.geojson", nested=False), tmp_path / "plain.parquet")
+    if rewrite is None:
+        return tmp_path / "plain.parquet"
+    table = pq.read_table(tmp_path / "plain.parquet")
+    records = [rewrite(i, text) for i, text in enumerate(table.column("properties_json").to_pylist())]
+    position = table.schema.get_field_index("properties_json")
+    pq.write_table(table.set_column(position, "properties_json", pa.array(records, type=pa.string())),
+                   tmp_path / "rewritten.parquet")
+    return tmp_path / "rewritten.parquet"
+
+
+def test_geoparquet_of_every_test_file_reads_as_record_by_record(tmp_path: Path, batches_taken: list[bool]) -> None:
+    for name, document in _documents():
+        try:
+            dataset = load_incidents_bytes(lines_layout(document, style="compact"), name=name, nested=False)
+        except IncidentDataError:
+            continue
+        write_geoparquet(dataset, tmp_path / "t.parquet")
+        _compare_parquet(tmp_path / "t.parquet")
+    assert batches_taken.count(True) >= 10
+
+
+def test_synthetic_geoparquet_takes_the_batch_path_entirely(tmp_path: Path, batches_taken: list[bool]) -> None:
+    features = list(synthetic_features(3000, seed=12))  # polygons, lines and unlocated incidents among them
+    _compare_parquet(_parquet_with_records(tmp_path, [json.dumps(f, **COMPACT) for f in features]))
+    assert batches_taken and all(batches_taken)
+
+
+_RECORD_CHANGES: dict[str, tuple[Any, bool]] = {
+    "as written": (lambda i, text: text, True),
+    "a duplicate key": (lambda i, text: text.replace('"title":', '"title":"x","title":', 1) if i == 1 else text, False),
+    "blanks": (lambda i, text: text.replace('":', '": ') if i == 1 else text, False),
+    "an escaped letter": (lambda i, text: text.replace('"title":"', '"title":"\\u0041', 1) if i == 1 else text, False),
+    "an upper-case control escape": (
+        lambda i, text: text.replace('"title":"', '"title":"\\u001F', 1) if i == 1 else text, False),
+    "a number with an exponent": (lambda i, text: text[:-1] + ',"x_n":1e3}' if i == 1 else text, False),
+    "an extension field": (lambda i, text: text[:-1] + ',"x_n":[1,{"a":null}]}' if i == 1 else text, True),
+    "records that are JSON only when joined": (
+        lambda i, text: text[:-1] + ',"x_a":[0' if i == 0 else '0]}' if i == 1 else text, False),
+    "a record that is not an object": (lambda i, text: "[]" if i == 1 else text, False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_RECORD_CHANGES))
+def test_only_records_written_plainly_take_the_batch_path(name: str, tmp_path: Path,
+                                                          batches_taken: list[bool]) -> None:
+    rewrite, may_take = _RECORD_CHANGES[name]
+    lines = [json.dumps(f, **COMPACT) for f in synthetic_features(5, seed=13)]
+    _compare_parquet(_parquet_with_records(tmp_path, lines, rewrite))
+    assert batches_taken[0] == may_take
+
+
+@pytest.mark.parametrize(("wkt", "may_take"), [
+    ("POINT (30 40)", True), ("POINT (200 40)", False), ("POINT (30 -95)", False), ("POINT (NaN 40)", False),
+    ("POINT Z (30 40 5)", True), ("POLYGON ((0 0, 1 0, 1 1, 0 0))", True),
+    ("POLYGON ((0 0, 1 1, 1 0, 0 1, 0 0))", False), ("LINESTRING (0 0, 190 0)", False),
+])
+def test_a_geoparquet_shape_is_checked_as_a_geojson_one(wkt: str, may_take: bool, tmp_path: Path,
+                                                        batches_taken: list[bool]) -> None:
+    lines = [json.dumps(f, **COMPACT) for f in synthetic_features(5, seed=14)]
+    path = _parquet_with_records(tmp_path, lines)
+    table = pq.read_table(path)
+    shapes = list(table.column("geometry").to_pylist())
+    shapes[1] = shapely.to_wkb(shapely.from_wkt(wkt))
+    position = table.schema.get_field_index("geometry")
+    column = pa.array(shapes, type=table.schema.field("geometry").type)
+    pq.write_table(table.set_column(position, table.schema.field("geometry"), column), tmp_path / "shapes.parquet")
+    _compare_parquet(tmp_path / "shapes.parquet")
+    assert batches_taken[0] == may_take
