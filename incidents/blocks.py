@@ -23,6 +23,8 @@ from typing import Annotated, Any, Final, Literal
 
 import msgspec
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 from msgspec import Meta, Raw, Struct
 
@@ -220,19 +222,20 @@ def check_block(block: bytes, *, file: str, first: int) -> Block | None:
         return None
 
 
-def check_records(records: list[Any], shapes: np.ndarray, *, file: str, first: int) -> Block | None:
-    """:func:`check_block` for the records of a GeoParquet file (``properties`` as JSON text) and their shapes."""
-    if not all(type(record) is str for record in records):
+def check_records(column: pa.Array, shapes: np.ndarray, *, file: str, first: int) -> Block | None:
+    """:func:`check_block` for a batch of GeoParquet records: ``column`` holds their properties as JSON text (it
+    becomes the frame's records as it is), ``shapes`` their shapes."""
+    if column.null_count or not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         return None
-    joined = ("[" + ",".join(records) + "]").encode()
+    lists = pa.LargeListArray.from_arrays(pa.array([0, len(column)], type=pa.int64()), column)
+    joined = b"[" + pc.binary_join(lists, pa.scalar(",", type=column.type))[0].as_buffer().to_pybytes() + b"]"
     if needs_second_look(joined):
         return None
-    shapes_of_numbers = number_shapes(joined)
-    if has_exponent(shapes_of_numbers) or _UPPER_HEX.search(joined) is not None:
+    if has_exponent(number_shapes(joined)) or _UPPER_HEX.search(joined) is not None:
         return None
     try:
         # each record one value by itself: '{"a":[1' and '2]}' parse together but are not JSON apart
-        if [len(raw) for raw in _raws(joined)] != [len(record.encode()) for record in records]:
+        if [len(raw) for raw in _raws(joined)] != pc.binary_length(column).to_pylist():
             return None
         properties = _typed_properties(joined, extensions=b'"x_' in joined)
     except (msgspec.MsgspecError, RecursionError, UnicodeDecodeError):
@@ -240,7 +243,7 @@ def check_records(records: list[Any], shapes: np.ndarray, *, file: str, first: i
     if properties is None:
         return None
     try:
-        return _columns([None] * len(records), records, properties, _point_values(shapes, file, first),
+        return _columns([None] * len(column), column, properties, _point_values(shapes, file, first),
                         file=file, first=first)
     except (_Refused, ArithmeticError, TypeError, ValueError):
         return None
@@ -305,8 +308,9 @@ def _extension_length(joined: bytes) -> int | None:
     return length
 
 
-def _columns(outer_ids: list[str | None], records: list[str], properties: list[Properties], shapes: list[Any], *,
-             file: str, first: int) -> Block:
+def _columns(outer_ids: list[str | None], records: list[str] | pa.Array, properties: list[Properties],
+             shapes: list[Any], *, file: str, first: int) -> Block:
+    """The block's columns; ``records``: the properties' text as read (a list, or a text column kept as it is)."""
     count = len(records)
     ids = [_incident_id(outer, props) for outer, props in zip(outer_ids, properties, strict=True)]
     periods = [_checked_period(p.start, p.end, p.time_precision) for p in properties]
@@ -358,8 +362,15 @@ def _columns(outer_ids: list[str | None], records: list[str], properties: list[P
             first_reported.append(known(given) or _start(given))
         else:
             first_reported.append(min(dated) if dated else periods[position][0].start)
-    records_json = [_record_json(record, props, incident_id)
-                    for record, props, incident_id in zip(records, properties, ids, strict=True)]
+    records_json: list[str] | pa.Array
+    if isinstance(records, pa.Array):  # every record has its id (none on the Feature): only the distances to check
+        for position, props in enumerate(properties):
+            if type(props.uncertainty_m) is float:
+                _record_json(records[position].as_py(), props, ids[position])
+        records_json = records
+    else:
+        records_json = [_record_json(record, props, incident_id)
+                        for record, props, incident_id in zip(records, properties, ids, strict=True)]
     columns: dict[str, list[Any]] = {
         name: [getattr(p, name) for p in properties]
         for name in ("title", "description", "category", "place", "admin1", "country", "location_precision",

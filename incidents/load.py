@@ -285,7 +285,7 @@ def _check_parquet(path: Path, source: SourceFile) -> Dataset:
     builder = FrameBuilder()
     collector = FeatureCollector(source.name, builder.add, quick=quick_row)
 
-    def take(records: list[Any], shapes: np.ndarray, first: int) -> bool:
+    def take(records: pa.Array, shapes: np.ndarray, first: int) -> bool:
         block = check_records(records, shapes, file=source.name, first=first)
         if block is None:
             return False

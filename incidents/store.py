@@ -142,15 +142,15 @@ def read_geoparquet(path: str | os.PathLike[str], *, name: str | None = None) ->
 
 
 def geoparquet_features(path: str | os.PathLike[str], *, name: str | None = None,
-                        blocks: Callable[[list[Any], np.ndarray, int], bool] | None = None,
+                        blocks: Callable[[pa.Array, np.ndarray, int], bool] | None = None,
                         ) -> Iterator[dict[str, Any]]:
     """The records of an incident GeoParquet file as GeoJSON Features, to be checked like those of a GeoJSON file;
     read a batch at a time. Raises :class:`IncidentDataError` before the first (a file that is not incident
     GeoParquet) or after the last (records that are not strict JSON, all of them listed).
 
-    ``blocks(records, shapes, first)`` is offered each batch first (the records' text, their shapes, the number of
-    the first): when it returns True it has taken them (:func:`incidents.blocks.check_records`), and they are not
-    yielded."""
+    ``blocks(records, shapes, first)`` is offered each batch first (the records' text column, their shapes, the
+    number of the first): when it returns True it has taken them (:func:`incidents.blocks.check_records`), and they
+    are not yielded."""
     label = name or os.fspath(path)
     try:
         parquet = pq.ParquetFile(path)
@@ -167,11 +167,12 @@ def geoparquet_features(path: str | os.PathLike[str], *, name: str | None = None
             raise IncidentDataError([Problem(label, f"is not a readable GeoParquet file ({error})")]) from None
         if batch is None:
             break
-        properties = _records(batch.column("properties_json"))
+        records = batch.column("properties_json")
         shapes = shapely.from_wkb(batch.column("geometry").to_numpy(zero_copy_only=False))
-        if blocks is not None and blocks(properties, shapes, index + 1):
-            index += len(properties)
+        if blocks is not None and blocks(records, shapes, index + 1):
+            index += len(records)
             continue
+        properties = _records(records)
         geometries = _geometry_values(shapes)
         plain = plain_records(properties)
         if plain is not None:
