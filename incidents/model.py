@@ -128,16 +128,18 @@ class FrameBuilder:
         data: dict[str, Any] = {}
         for name in _BUILT_COLUMNS:
             chunks = self._chunks[name]
+            self._chunks[name] = []  # each column's pieces let go of as soon as it is joined
             if name in _STRING_COLUMNS:
                 data[name] = pd.array(pa.chunked_array(chunks, type=pa.large_string()), dtype="str")
             else:
                 data[name] = np.concatenate(chunks)
+            del chunks
         shapes = np.concatenate(self._chunks["geometry"])
+        self._chunks["geometry"] = []
         data.update(geometry_columns(shapes))
         # copy=False: the columns as built, not copied into one block per type (120 MB more at 1M incidents)
         frame = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(shapes, crs="EPSG:4326"), copy=False)
         del data, shapes
-        self._chunks = {name: [] for name in self._chunks}  # the frame holds (or copied) them
         if nested:
             frame = expand_nested(frame)
         history = pd.DataFrame({
