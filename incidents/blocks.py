@@ -29,7 +29,7 @@ import shapely
 from msgspec import Meta, Raw, Struct
 
 from .quickcheck import _PROPERTY_FIELDS, _STARTS, _checked_period, _Refused, _start
-from .reader import MAX_DEPTH, has_exponent, needs_second_look, number_shapes, too_deep
+from .reader import MAX_DEPTH, has_exponent, needs_second_look, number_shapes
 from .safety import _PLAIN_URL, MAX_URL_LENGTH
 from .validate import MAX_ID_LENGTH, FeatureChecker, country_codes
 from .vocab import CATEGORIES, LOCATION_PRECISIONS, RELATIONS, SOURCE_KINDS, STANCES, STATUSES
@@ -134,28 +134,30 @@ class Point(_Object, tag="Point", tag_field="type"):
     coordinates: tuple[Longitude, Latitude]
 
 
-class _Shape(_Object, tag_field="type"):
-    coordinates: Any
+# A shape's positions, checked by the full geometry check; bounded here so that no number is written back with an
+# exponent (msgspec writes floats of 1e16 and more so, which would be longer than written).
+Coordinate = Annotated[int, Meta(ge=-(10**15), le=10**15)] | Annotated[float, Meta(ge=-1e15, le=1e15)]
+Position = Annotated[list[Coordinate], Meta(min_length=2, max_length=3)]
 
 
-class LineString(_Shape, tag="LineString"):
-    pass
+class LineString(_Object, tag="LineString", tag_field="type"):
+    coordinates: list[Position]
 
 
-class Polygon(_Shape, tag="Polygon"):
-    pass
+class Polygon(_Object, tag="Polygon", tag_field="type"):
+    coordinates: list[list[Position]]
 
 
-class MultiPoint(_Shape, tag="MultiPoint"):
-    pass
+class MultiPoint(_Object, tag="MultiPoint", tag_field="type"):
+    coordinates: list[Position]
 
 
-class MultiLineString(_Shape, tag="MultiLineString"):
-    pass
+class MultiLineString(_Object, tag="MultiLineString", tag_field="type"):
+    coordinates: list[list[Position]]
 
 
-class MultiPolygon(_Shape, tag="MultiPolygon"):
-    pass
+class MultiPolygon(_Object, tag="MultiPolygon", tag_field="type"):
+    coordinates: list[list[list[Position]]]
 
 
 Geometry = Point | LineString | Polygon | MultiPoint | MultiLineString | MultiPolygon
@@ -209,8 +211,9 @@ def check_block(block: bytes, *, file: str, first: int) -> Block | None:
         geometries = _geometries(geometry_text)
     except (msgspec.MsgspecError, RecursionError, UnicodeDecodeError):
         return None
-    # (one line per feature: one line break between two; a feature over several lines has more: not taken)
-    if (properties is None or len(_encode(features)) != len(text) - (len(features) - 1)
+    # (the line breaks are the only blanks taken out; several features on a line, or one over several lines, change
+    # nothing: every other blank still makes the lengths differ)
+    if (properties is None or len(_encode(features)) != len(text) - text.count(b"\n")
             or len(_encode(geometries)) != len(geometry_text)):
         return None
     try:
@@ -283,6 +286,34 @@ def _point_values(shapes: np.ndarray, file: str, first: int) -> list[Any]:
     return values
 
 
+def _short_float(value: float) -> bool:
+    """Whether msgspec writes ``value`` as it can only have been written, at the same length: under 1e16 (from there
+    on msgspec writes an exponent: longer than ``12345678901234567.0``) and with at most 15 significant digits (any two
+    such numbers differ as doubles, where ``0.30000000000000004`` and ``…05`` are the same double)."""
+    if not -1e16 < value < 1e16:  # false for NaN too
+        return False
+    text = repr(value)
+    return "e" not in text and len(text.lstrip("-").replace(".", "").lstrip("0")) <= 15
+
+
+def _plain_json(value: Any, limit: int) -> bool:
+    """Whether a value decoded without a type (``provenance``, an ``x_…`` field) nests no more than ``limit`` levels
+    (:func:`incidents.reader.too_deep`) and holds only floats that :func:`_short_float` allows."""
+    if not isinstance(value, dict | list):
+        return limit >= 1 and (type(value) is not float or _short_float(value))
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return False
+        for child in item.values() if isinstance(item, dict) else item:
+            if isinstance(child, dict | list):
+                stack.append((child, depth + 1))
+            elif type(child) is float and not _short_float(child):
+                return False
+    return True
+
+
 def _extension_length(joined: bytes) -> int | None:
     """How many bytes of ``joined`` (records, as a JSON list) the analyst's own fields (``x_…``) take as msgspec
     writes them, members and commas; None when a record has a member that is neither the format's nor ``x_…``, or an
@@ -303,7 +334,7 @@ def _extension_length(joined: bytes) -> int | None:
         parsed = _values(values_text)
         if len(_encode(parsed)) != len(values_text):
             return None
-        if any(type(value) in (dict, list) and too_deep(value, MAX_DEPTH - 4) for value in parsed):
+        if not all(_plain_json(value, MAX_DEPTH - 4) for value in parsed):
             return None
     return length
 
@@ -355,7 +386,7 @@ def _columns(outer_ids: list[str | None], records: list[str] | pa.Array, propert
             for link in props.related:
                 if link.id == own:
                     raise _Refused
-        if props.provenance is not None and too_deep(props.provenance, MAX_DEPTH - 4):
+        if props.provenance is not None and not _plain_json(props.provenance, MAX_DEPTH - 4):
             raise _Refused
         given = props.first_reported
         if given is not None:
@@ -364,9 +395,9 @@ def _columns(outer_ids: list[str | None], records: list[str] | pa.Array, propert
             first_reported.append(min(dated) if dated else periods[position][0].start)
     records_json: list[str] | pa.Array
     if isinstance(records, pa.Array):  # every record has its id (none on the Feature): only the distances to check
-        for position, props in enumerate(properties):
-            if type(props.uncertainty_m) is float:
-                _record_json(records[position].as_py(), props, ids[position])
+        for props in properties:
+            if type(props.uncertainty_m) is float and not _short_float(props.uncertainty_m):
+                raise _Refused
         records_json = records
     else:
         records_json = [_record_json(record, props, incident_id)
@@ -496,8 +527,8 @@ def _search_words(props: Properties, incident_id: str) -> str:
 
 def _record_json(text: str, props: Properties, incident_id: str) -> str:
     """:func:`incidents.model.properties_json`: the record as written (plain, as checked), ``id`` first."""
-    if type(props.uncertainty_m) is float and '"uncertainty_m":' + _encode(props.uncertainty_m).decode() not in text:
-        raise _Refused  # the same number written another way, as long: keep the text msgspec writes
+    if type(props.uncertainty_m) is float and not _short_float(props.uncertainty_m):
+        raise _Refused  # perhaps the same number written another way, as long: the text kept would differ
     if props.id is None:  # the id only on the Feature: written first
         return '{"id":' + _encode(incident_id).decode() + "," + text[1:]
     return text

@@ -390,7 +390,8 @@ def check_across(frame: pd.DataFrame, *, links: bool = True) -> list[Problem]:
     """Ids unique across every file; ``related`` ids (when ``links``) pointing at incidents that exist."""
     problems: list[Problem] = []
     ids = frame["id"]
-    ids_arrow = pa.array(ids.array)  # Arrow's hash of the text: pandas' would make a Python string of each first
+    # Arrow's hash of the text: pandas' would make a Python string of each first
+    ids_arrow = _one_array(pa.array(ids.array))
     repeated = np.zeros(len(ids), dtype=bool)
     if len(pc.unique(ids_arrow)) < len(ids):
         repeated = ids.duplicated(keep="first").to_numpy()
@@ -407,7 +408,7 @@ def check_across(frame: pd.DataFrame, *, links: bool = True) -> list[Problem]:
     has_links = (related.notna() & (related != "")).to_numpy()
     if links and has_links.any():
         rows = np.flatnonzero(has_links)
-        lists = pc.split_pattern(pa.array(related.iloc[rows]), "\n")
+        lists = pc.split_pattern(_one_array(pa.array(related.iloc[rows])), "\n")
         targets = pc.list_flatten(lists)
         known = pc.is_in(targets, value_set=ids_arrow.cast(targets.type)).to_numpy(zero_copy_only=False)
         unknown = np.flatnonzero(~known)
@@ -420,6 +421,11 @@ def check_across(frame: pd.DataFrame, *, links: bool = True) -> list[Problem]:
                     str(frame["file"].iat[pos]), f"{target!r} is not the id of any incident loaded",
                     int(frame["feature"].iat[pos]), str(ids.iat[pos]), f"related[{index}].id"))
     return problems
+
+
+def _one_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """A column in one piece (a frame built a block at a time holds its text in chunks)."""
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
 def combine(datasets: Sequence[Dataset]) -> Dataset:

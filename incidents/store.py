@@ -168,7 +168,13 @@ def geoparquet_features(path: str | os.PathLike[str], *, name: str | None = None
         if batch is None:
             break
         records = batch.column("properties_json")
-        shapes = shapely.from_wkb(batch.column("geometry").to_numpy(zero_copy_only=False))
+        try:
+            shapes = shapely.from_wkb(batch.column("geometry").to_numpy(zero_copy_only=False))
+        except (shapely.errors.GEOSException, NotImplementedError, ValueError) as error:  # curved shapes, say
+            raise IncidentDataError([Problem(
+                label, f"has a geometry that cannot be read ({error}) among features {index + 1}–"
+                f"{index + len(records)}: write it as a GeoJSON geometry type (Point, LineString, Polygon or their "
+                "Multi forms)")]) from None
         if blocks is not None and blocks(records, shapes, index + 1):
             index += len(records)
             continue
