@@ -390,10 +390,10 @@ def check_across(frame: pd.DataFrame, *, links: bool = True) -> list[Problem]:
     """Ids unique across every file; ``related`` ids (when ``links``) pointing at incidents that exist."""
     problems: list[Problem] = []
     ids = frame["id"]
-    # Arrow's hash of the text: pandas' would make a Python string of each first
-    ids_arrow = _one_array(pa.array(ids.array))
+    # Arrow's hash of the text (pandas' would make a Python string of each first); counted, not copied
+    ids_arrow = pa.array(ids.array)
     repeated = np.zeros(len(ids), dtype=bool)
-    if len(pc.unique(ids_arrow)) < len(ids):
+    if pc.count_distinct(ids_arrow).as_py() < len(ids):
         repeated = ids.duplicated(keep="first").to_numpy()
     if repeated.any():
         first = {i: pos for pos, i in reversed(list(enumerate(ids)))}

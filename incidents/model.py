@@ -220,8 +220,9 @@ def _column_array(name: str, values: list[Any]) -> Any:
         return np.array([np.nan if v is None else v for v in values], dtype="float64")
     if name in _INT_COLUMNS:
         return np.array(values, dtype="int64")
-    if isinstance(values, pa.Array):  # text already in Arrow (records read from GeoParquet)
-        return values.cast(pa.large_string(), memory_pool=_LASTING)
+    if isinstance(values, pa.Array):  # text already in Arrow (records read from GeoParquet): copied out of the
+        # reader's buffers (a whole row group's, from Arrow's pool) into ones that last
+        return pa.concat_arrays([values.cast(pa.large_string()), pa.array([], pa.large_string())], memory_pool=_LASTING)
     try:  # checked text or None, kept as Arrow to be joined at the end
         return pa.array(values, type=pa.large_string(), memory_pool=_LASTING)
     except (pa.ArrowTypeError, pa.ArrowInvalid):  # anything else: pandas' conversion (None missing, else its text)
