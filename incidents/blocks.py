@@ -29,7 +29,7 @@ import shapely
 from msgspec import Meta, Raw, Struct
 
 from .quickcheck import _PROPERTY_FIELDS, _STARTS, _checked_period, _Refused, _start
-from .reader import MAX_DEPTH, has_exponent, needs_second_look, number_shapes
+from .reader import MAX_DEPTH, has_exponent, needs_second_look, nested_within, number_shapes
 from .safety import _PLAIN_URL, MAX_URL_LENGTH
 from .validate import MAX_ID_LENGTH, FeatureChecker, country_codes
 from .vocab import CATEGORIES, LOCATION_PRECISIONS, RELATIONS, SOURCE_KINDS, STANCES, STATUSES
@@ -299,19 +299,11 @@ def _short_float(value: float) -> bool:
 def _plain_json(value: Any, limit: int) -> bool:
     """Whether a value decoded without a type (``provenance``, an ``x_…`` field) nests no more than ``limit`` levels
     (:func:`incidents.reader.too_deep`) and holds only floats that :func:`_short_float` allows."""
-    if not isinstance(value, dict | list):
-        return limit >= 1 and (type(value) is not float or _short_float(value))
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit:
-            return False
-        for child in item.values() if isinstance(item, dict) else item:
-            if isinstance(child, dict | list):
-                stack.append((child, depth + 1))
-            elif type(child) is float and not _short_float(child):
-                return False
-    return True
+    return nested_within(value, limit, leaf=_plain_leaf)
+
+
+def _plain_leaf(value: Any) -> bool:
+    return type(value) is not float or _short_float(value)
 
 
 def _extension_length(joined: bytes) -> int | None:

@@ -2,11 +2,12 @@
 
 A file is never handed to a library as a path or URL. A GeoJSON file is read in chunks: a block of lines at a time
 when it is written one feature per line (:mod:`incidents.bulk`), else one feature at a time
-(:mod:`incidents.streaming`); each feature is checked (an ordinary one by :mod:`incidents.quickcheck`, which gives
-what the full check gives) and goes straight into the columns of the frame, so memory holds the columns and not the
-whole parsed file. A file that is not plain strict JSON is read whole by :mod:`incidents.reader` instead, which says
-exactly what is wrong with it. Files are then checked against each
-other (unique ids, ``related`` ids that exist) and joined. With ``cache=True`` a checked file is kept keyed by its
+(:mod:`incidents.streaming`). A block of ordinary incidents written plainly is checked at once, straight into the
+frame's columns (:mod:`incidents.blocks`; so is a batch of GeoParquet records); any other feature is checked by
+itself (an ordinary one by :mod:`incidents.quickcheck`, which gives what the full check gives). Either way memory
+holds the columns and not the whole parsed file. A file that is not plain strict JSON is read whole by
+:mod:`incidents.reader` instead, which says exactly what is wrong with it. Files are then checked against each other
+(unique ids, ``related`` ids that exist) and joined. With ``cache=True`` a checked file is kept keyed by its
 content (:mod:`incidents.cache`), so loading the same bytes again skips parsing and checking.
 """
 

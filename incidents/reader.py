@@ -20,6 +20,7 @@ import math
 import os
 import re
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
@@ -438,17 +439,25 @@ def _quoted(text: str, limit: int = 60) -> str:
 
 def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
     """Whether ``value`` nests lists and objects more than ``limit`` levels deep (checked without recursion)."""
+    return not nested_within(value, limit)
+
+
+def nested_within(value: Any, limit: int, *, leaf: Callable[[Any], bool] | None = None) -> bool:
+    """Whether ``value`` nests lists and objects at most ``limit`` levels deep (checked without recursion) and, with
+    ``leaf``, every other value in it passes ``leaf``."""
     if not isinstance(value, dict | list):
-        return limit < 1
+        return limit >= 1 and (leaf is None or leaf(value))
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
         if depth > limit:
-            return True
+            return False
         for child in item.values() if isinstance(item, dict) else item:
             if isinstance(child, dict | list):
                 stack.append((child, depth + 1))
-    return False
+            elif leaf is not None and not leaf(child):
+                return False
+    return True
 
 
 def _megabytes(size: int) -> str:
