@@ -228,7 +228,8 @@ def check_block(block: bytes, *, file: str, first: int) -> Block | None:
 def check_records(column: pa.Array, shapes: np.ndarray, *, file: str, first: int) -> Block | None:
     """:func:`check_block` for a batch of GeoParquet records: ``column`` holds their properties as JSON text (it
     becomes the frame's records as it is), ``shapes`` their shapes."""
-    if column.null_count or not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+    if not len(column) or column.null_count or not (pa.types.is_string(column.type)
+                                                    or pa.types.is_large_string(column.type)):
         return None
     lists = pa.LargeListArray.from_arrays(pa.array([0, len(column)], type=pa.int64()), column)
     joined = b"[" + pc.binary_join(lists, pa.scalar(",", type=column.type))[0].as_buffer().to_pybytes() + b"]"

@@ -25,7 +25,7 @@ from .model import Dataset
 CACHE_ENV: Final = "INCIDENTS_CACHE_DIR"
 # The modules whose behaviour decides what a cached dataset holds.
 _CODE: Final = ("validate.py", "quickcheck.py", "bulk.py", "blocks.py", "streaming.py", "model.py", "dates.py",
-                 "reader.py", "geocheck.py", "store.py", "vocab.py")
+                 "reader.py", "geocheck.py", "store.py", "vocab.py", "safety.py", "load.py")
 
 
 def cache_dir() -> Path:
