@@ -16,7 +16,6 @@ the re-encoded lengths equal the text's, and then what was decoded is exactly wh
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Final, Literal
@@ -29,8 +28,9 @@ import shapely
 from msgspec import Meta, Raw, Struct
 
 from .quickcheck import _PROPERTY_FIELDS, _STARTS, _checked_period, _Refused, _start
-from .reader import MAX_DEPTH, has_exponent, needs_second_look, nested_within, number_shapes
+from .reader import MAX_DEPTH, nested_within
 from .safety import _PLAIN_URL, MAX_URL_LENGTH
+from .streaming import NotStreamable, SecondLook
 from .validate import MAX_ID_LENGTH, FeatureChecker, country_codes
 from .vocab import CATEGORIES, LOCATION_PRECISIONS, RELATIONS, SOURCE_KINDS, STANCES, STATUSES
 
@@ -177,7 +177,6 @@ _properties_and_more: Final = msgspec.json.Decoder(list[PropertiesAndMore]).deco
 _members: Final = msgspec.json.Decoder(list[dict[str, Raw]]).decode
 _values: Final = msgspec.json.Decoder().decode
 _raws: Final = msgspec.json.Decoder(list[Raw]).decode
-_UPPER_HEX: Final = re.compile(rb"\\u00[01][A-F]")  # see incidents.streaming.SecondLook
 _encode: Final = msgspec.json.Encoder().encode
 
 
@@ -233,9 +232,12 @@ def check_records(column: pa.Array, shapes: np.ndarray, *, file: str, first: int
         return None
     lists = pa.LargeListArray.from_arrays(pa.array([0, len(column)], type=pa.int64()), column)
     joined = b"[" + pc.binary_join(lists, pa.scalar(",", type=column.type))[0].as_buffer().to_pybytes() + b"]"
-    if needs_second_look(joined):
+    look = SecondLook()  # what the line reader's chunks are held to
+    try:
+        look.check(joined)
+    except NotStreamable:
         return None
-    if has_exponent(number_shapes(joined)) or _UPPER_HEX.search(joined) is not None:
+    if look.exponents or look.upper_hex:
         return None
     try:
         # each record one value by itself: '{"a":[1' and '2]}' parse together but are not JSON apart

@@ -223,13 +223,10 @@ def _long_number_message(token: str) -> str:
     )
 
 
-def needs_second_look(data: bytes, *, shapes: bytes | None = None) -> bool:
+def needs_second_look(data: bytes) -> bool:
     """Whether ``data`` holds what only :func:`parse_json_bytes` words exactly (a fast test): a NUL byte, a ``\\u``
-    escape it refuses (a lone surrogate, NUL), or a number that may be too long or too large (``shapes``: its
-    :func:`number_shapes`, when already made)."""
-    if b"\x00" in data or _ESCAPE_PREFILTER.search(data) is not None:
-        return True
-    return _may_have_bad_numbers(data) if shapes is None else _bad_number_shapes(shapes)
+    escape it refuses (a lone surrogate, NUL), or a number that may be too long or too large."""
+    return b"\x00" in data or _ESCAPE_PREFILTER.search(data) is not None or _may_have_bad_numbers(data)
 
 
 def number_shapes(data: bytes) -> bytes:
@@ -244,10 +241,7 @@ def has_exponent(shapes: bytes) -> bool:
 
 def _may_have_bad_numbers(data: bytes) -> bool:
     """Whether ``data`` could hold a number too long or too large (a fast test; the parser then checks each)."""
-    return _bad_number_shapes(number_shapes(data))
-
-
-def _bad_number_shapes(shapes: bytes) -> bool:
+    shapes = number_shapes(data)
     return b"0" * MAX_NUMBER_LENGTH in shapes or b"e000" in shapes
 
 
