@@ -27,11 +27,11 @@ import pyarrow.compute as pc
 import shapely
 from msgspec import Meta, Raw, Struct
 
-from .quickcheck import _PROPERTY_FIELDS, _STARTS, _checked_period, _Refused, _start
+from .quickcheck import _PROPERTY_FIELDS, _STARTS, _checked_period, _Refused, _start, checked_shape
 from .reader import MAX_DEPTH, nested_within
 from .safety import _PLAIN_URL, MAX_URL_LENGTH
 from .streaming import NotStreamable, SecondLook
-from .validate import MAX_ID_LENGTH, FeatureChecker, country_codes
+from .validate import MAX_ID_LENGTH, country_codes
 from .vocab import CATEGORIES, LOCATION_PRECISIONS, RELATIONS, SOURCE_KINDS, STANCES, STATUSES
 
 
@@ -183,7 +183,7 @@ _encode: Final = msgspec.json.Encoder().encode
 @dataclass(frozen=True, slots=True)
 class Block:
     """The frame's columns for a block of incidents (as :func:`incidents.model._columns` names them), their
-    shapes (2-D points as coordinates in ``points``) and their status histories."""
+    shapes (2-D points as their coordinates, as the quick check gives them) and their status histories."""
 
     count: int
     columns: dict[str, list[Any]]
@@ -217,7 +217,8 @@ def check_block(block: bytes, *, file: str, first: int) -> Block | None:
         return None
     try:
         shapes = [(float(g.coordinates[0]), float(g.coordinates[1])) if type(g) is Point
-                  else _shape(g, file, first + i) for i, g in enumerate(geometries)]
+                  else None if g is None else checked_shape(msgspec.to_builtins(g), file, first + i)
+                  for i, g in enumerate(geometries)]
         return _columns([feature.id for feature in features], [bytes(record).decode() for record in records],
                         properties, shapes, file=file, first=first)
     except (_Refused, ArithmeticError, TypeError, ValueError):
@@ -269,7 +270,8 @@ def _typed_properties(joined: bytes, *, extensions: bool) -> list[Properties] | 
 
 
 def _point_values(shapes: np.ndarray, file: str, first: int) -> list[Any]:
-    """What :func:`_shape` gives for these shapes (read from WKB): 2-D points as their coordinates."""
+    """These shapes (read from WKB) as the per-feature path takes them: 2-D points as their coordinates, others
+    through the full geometry check."""
     values: list[Any] = []
     kinds = shapely.get_type_id(shapes).tolist()
     for position, (shape, kind) in enumerate(zip(shapes.tolist(), kinds, strict=True)):
@@ -281,11 +283,7 @@ def _point_values(shapes: np.ndarray, file: str, first: int) -> list[Any]:
                 raise _Refused
             values.append((lon, lat))
         else:
-            geometry = json.loads(shapely.to_geojson(shape))
-            checker = FeatureChecker(file, first + position)
-            values.append(checker._check_geometry({"geometry": geometry}))
-            if checker.problems or checker.failed:
-                raise _Refused
+            values.append(checked_shape(json.loads(shapely.to_geojson(shape)), file, first + position))
     return values
 
 
@@ -383,18 +381,15 @@ def _columns(outer_ids: list[str | None], records: list[str] | pa.Array, propert
                     raise _Refused
         if props.provenance is not None and not _plain_json(props.provenance, MAX_DEPTH - 4):
             raise _Refused
+        if type(props.uncertainty_m) is float and not _short_float(props.uncertainty_m):
+            raise _Refused  # perhaps the same number written another way, as long: the text kept would differ
         given = props.first_reported
         if given is not None:
             first_reported.append(known(given) or _start(given))
         else:
             first_reported.append(min(dated) if dated else periods[position][0].start)
-    records_json: list[str] | pa.Array
-    if isinstance(records, pa.Array):  # every record has its id (none on the Feature): only the distances to check
-        for props in properties:
-            if type(props.uncertainty_m) is float and not _short_float(props.uncertainty_m):
-                raise _Refused
-        records_json = records
-    else:
+    records_json: list[str] | pa.Array = records  # a GeoParquet column: every record has its id (none outside)
+    if not isinstance(records, pa.Array):
         records_json = [_record_json(record, props, incident_id)
                         for record, props, incident_id in zip(records, properties, ids, strict=True)]
     columns: dict[str, list[Any]] = {
@@ -440,19 +435,6 @@ def _incident_id(outer: str | None, props: Properties) -> str:
     if inner is None and outer is not None:
         return outer
     raise _Refused
-
-
-def _shape(geometry: Any, file: str, index: int) -> Any:
-    if geometry is None:
-        return None
-    if type(geometry) is Point:
-        lon, lat = geometry.coordinates
-        return (float(lon), float(lat))
-    checker = FeatureChecker(file, index)  # lines and shapes: the full geometry check, which builds the shape
-    shape = checker._check_geometry({"geometry": msgspec.to_builtins(geometry)})
-    if checker.problems or checker.failed:
-        raise _Refused
-    return shape
 
 
 def _source_ids(sources: list[Source]) -> frozenset[str]:
@@ -522,8 +504,6 @@ def _search_words(props: Properties, incident_id: str) -> str:
 
 def _record_json(text: str, props: Properties, incident_id: str) -> str:
     """:func:`incidents.model.properties_json`: the record as written (plain, as checked), ``id`` first."""
-    if type(props.uncertainty_m) is float and not _short_float(props.uncertainty_m):
-        raise _Refused  # perhaps the same number written another way, as long: the text kept would differ
     if props.id is None:  # the id only on the Feature: written first
         return '{"id":' + _encode(incident_id).decode() + "," + text[1:]
     return text

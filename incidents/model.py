@@ -163,11 +163,11 @@ class FrameBuilder:
         self._chunks["geometry"].append(_shapes([row.geometry for row in rows]))
         rows.clear()
 
-
     def _add_history(self, rows: np.ndarray, dates: list[datetime], statuses: list[str]) -> None:
         self._history["row"].append(rows)
         self._history["date"].append(_datetime_array(dates))
         self._history["status"].append(statuses)
+
 
 def _shapes(geometries: list[Any]) -> np.ndarray:
     """Shapes as an array, points given as checked coordinates built all at once."""

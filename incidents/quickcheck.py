@@ -152,8 +152,14 @@ def _geometry(feature: dict[str, Any], file: str, index: int) -> Any:
         _need(type(position) is list and 2 <= len(position) <= 3 and all(_finite(v) for v in position))
         _need(-180 <= position[0] <= 180 and -90 <= position[1] <= 90)
         return tuple(float(v) for v in position)
-    checker = FeatureChecker(file, index)  # lines and shapes: the full geometry check, which builds the shape
-    shape = checker._check_geometry(feature)
+    return checked_shape(geometry, file, index)
+
+
+def checked_shape(geometry: Any, file: str, index: int) -> Any:
+    """The shape of a GeoJSON ``geometry`` (a line or shape, say) by the full geometry check, which builds it;
+    refused when that check has anything to say."""
+    checker = FeatureChecker(file, index)
+    shape = checker._check_geometry({"geometry": geometry})
     _need(not checker.problems and not checker.failed)
     return shape
 
