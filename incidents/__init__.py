@@ -9,7 +9,7 @@ __version__ = "0.1.0"
 
 from .dates import DateError, PartialDate, parse_date
 from .errors import IncidentDataError, Problem
-from .export import csv_bytes, to_csv, to_geojson
+from .export import csv_bytes, csv_pieces, geojson_pieces, to_csv, to_geojson, write_pieces
 from .filters import FilterError, IncidentFilter
 from .load import combine, load_incidents, load_incidents_bytes
 from .model import Dataset, SourceFile, expand_nested
@@ -37,7 +37,9 @@ __all__ = [
     "__version__",
     "combine",
     "csv_bytes",
+    "csv_pieces",
     "expand_nested",
+    "geojson_pieces",
     "load_incidents",
     "load_incidents_bytes",
     "parse_date",
@@ -45,4 +47,5 @@ __all__ = [
     "summarize",
     "to_csv",
     "to_geojson",
+    "write_pieces",
 ]

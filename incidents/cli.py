@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import stat
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
 from . import __version__
 from .errors import IncidentDataError, Problem
-from .export import csv_bytes, to_csv, to_geojson
+from .export import CSV_BOM, csv_pieces, geojson_pieces, write_pieces
 from .filters import FilterError, IncidentFilter, parse_bbox
 from .importers.command import add_import_command
 from .load import load_incidents, load_incidents_bytes
@@ -120,23 +123,53 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(json.dumps(summary, indent=2) if args.json else format_summary(summary), file=out)
         return EXIT_OK
     assert flt is not None
-    data = csv_bytes(to_csv(dataset, flt)) if args.format == "csv" else to_geojson(dataset, flt).encode("utf-8")
+    pieces = csv_pieces(dataset, flt) if args.format == "csv" else geojson_pieces(dataset, flt)
+    bom = CSV_BOM if args.format == "csv" else b""
     if args.output == "-":
         out.flush()
         binary = getattr(out, "buffer", None)
-        if binary is not None:
-            binary.write(data)
-            binary.flush()
+        if binary is None:  # a text stream (tests, embedding): text as is, no byte-order mark
+            for piece in pieces:
+                out.write(piece)
         else:
-            out.write(data.decode("utf-8-sig" if args.format == "csv" else "utf-8"))
-    else:
-        try:
-            Path(args.output).write_bytes(data)
-        except OSError as error:
-            raise UsageError(f"cannot write {args.output}: {error.strerror or error}") from None
-        count = len(flt.apply(dataset))
-        print(f"wrote {count} incident{'s' if count != 1 else ''} ({flt.describe()}) to {args.output}", file=err)
+            write_pieces(binary, pieces, bom=bom)
+            binary.flush()
+        return EXIT_OK
+    _write_file(args.output, pieces, bom=bom)
+    count = int(flt.mask(dataset)[0].sum())
+    print(f"wrote {count} incident{'s' if count != 1 else ''} ({flt.describe()}) to {args.output}", file=err)
     return EXIT_OK
+
+
+def _default_file_mode() -> int:
+    """The mode ``open(name, "w")`` would give a new file (temporary files are created private)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _write_file(name: str, pieces: Iterable[str], *, bom: bytes = b"") -> None:
+    """Write ``pieces`` to ``name`` a piece at a time. A regular file appears whole or not at all: the text goes to
+    a temporary file beside it, renamed over it at the end (an error or Ctrl-C leaves the old file as it was)."""
+    target = Path(name)
+    try:
+        if target.exists() and not target.is_file():  # /dev/stdout, a pipe: write into it, never replace it
+            with target.open("wb") as sink:
+                write_pieces(sink, pieces, bom=bom)
+            return
+        with tempfile.NamedTemporaryFile("wb", dir=target.parent, prefix=f".{target.name}.",
+                                         suffix=".partial", delete=False) as sink:
+            partial = Path(sink.name)
+            try:
+                write_pieces(sink, pieces, bom=bom)
+            except BaseException:
+                sink.close()
+                partial.unlink(missing_ok=True)
+                raise
+        os.chmod(partial, stat.S_IMODE(target.stat().st_mode) if target.exists() else _default_file_mode())
+        os.replace(partial, target)
+    except OSError as error:
+        raise UsageError(f"cannot write {name}: {error.strerror or error}") from None
 
 
 def _convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -148,13 +181,13 @@ def _convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     with terminal_progress(err) as progress:
         dataset = load_incidents(args.paths, max_bytes=max_bytes, nested=False, cache=args.cache, progress=progress)
     _print_problems(dataset.warnings, err)
-    try:
-        if suffix in PARQUET_SUFFIXES:
+    if suffix in PARQUET_SUFFIXES:
+        try:
             write_geoparquet(dataset, target)
-        else:
-            target.write_text(to_geojson(dataset, IncidentFilter()), encoding="utf-8")
-    except OSError as error:
-        raise UsageError(f"cannot write {args.output}: {error.strerror or error}") from None
+        except OSError as error:
+            raise UsageError(f"cannot write {args.output}: {error.strerror or error}") from None
+    else:
+        _write_file(args.output, geojson_pieces(dataset, IncidentFilter()))
     print(f"wrote {len(dataset)} incidents to {args.output}", file=err)
     del out
     return EXIT_OK

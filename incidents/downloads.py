@@ -1,12 +1,14 @@
 """The dashboard's downloads: exactly the filtered incidents, made by the same functions as ``incidents export``
-(:func:`~incidents.export.to_geojson`, :func:`~incidents.export.to_csv`), named after the filter. No Streamlit."""
+(:func:`~incidents.export.geojson_pieces`, :func:`~incidents.export.csv_pieces`), named after the filter.
+No Streamlit."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from .export import csv_bytes, to_csv, to_geojson
+from .export import CSV_BOM, csv_pieces, geojson_pieces, write_pieces
 from .filters import IncidentFilter
 from .model import Dataset
 
@@ -33,9 +35,12 @@ def file_name(flt: IncidentFilter, fmt: Format) -> str:
 
 def download_bytes(dataset: Dataset, flt: IncidentFilter, fmt: Format) -> bytes:
     """The file ``incidents export --format FMT`` writes for the same data and filter."""
+    buffer = io.BytesIO()  # written a piece at a time: a million incidents' export is held once, not three times
     if fmt == "csv":
-        return csv_bytes(to_csv(dataset, flt))
-    return to_geojson(dataset, flt).encode("utf-8")
+        write_pieces(buffer, csv_pieces(dataset, flt), bom=CSV_BOM)
+    else:
+        write_pieces(buffer, geojson_pieces(dataset, flt))
+    return buffer.getvalue()
 
 
 def download_label(fmt: Format, count: int) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import re
 import shlex
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -18,6 +18,7 @@ import shapely
 
 from .dates import DateError, format_day, format_range, parse_date
 from .model import Dataset
+from .rows import take_rows, take_series
 from .vocab import CATEGORIES, STATUSES, category_for
 
 # The URL query / export keys, in the order they are written.
@@ -112,10 +113,21 @@ class IncidentFilter:
         keep, status = self.mask(dataset)
         frame = dataset.frame if columns is None else dataset.frame[list(columns)]
         # Everything kept: a shallow copy (copy-on-write keeps the dataset's own frame unchanged) instead of a take
-        selected = frame.copy(deep=False) if keep.all() else frame.loc[keep]
+        if keep.all():
+            selected = frame.copy(deep=False)
+        else:
+            positions = np.flatnonzero(keep)
+            selected = take_rows(frame, positions)
+            status = take_series(status, positions)
         if self.as_of and "status" in selected.columns:
-            selected = selected.assign(status=status.loc[keep])
+            selected = selected.assign(status=status)
         return selected
+
+    def select(self, dataset: Dataset) -> Selection:
+        """The matching incidents as positions in ``dataset.frame``, to take a few columns a piece at a time
+        (an export of a million incidents need not copy them all at once)."""
+        keep, status = self.mask(dataset)
+        return Selection(dataset.frame, np.flatnonzero(keep), status if self.as_of else None)
 
     # -- describing ----------------------------------------------------------------------------------------
     def describe(self) -> str:
@@ -281,6 +293,30 @@ class IncidentFilter:
 
     def replace(self, **changes: Any) -> IncidentFilter:
         return replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """What :meth:`IncidentFilter.select` found: the rows of ``frame`` at ``positions``, with each incident's
+    status as of the filter's date when it has one (``as_of_status``, over the whole frame)."""
+
+    frame: gpd.GeoDataFrame
+    positions: np.ndarray
+    as_of_status: pd.Series | None
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def pieces(self, *, columns: Sequence[str], rows: int) -> Iterator[gpd.GeoDataFrame]:
+        """The selected rows of ``columns``, ``rows`` at a time, in the dataset's order; as :meth:`IncidentFilter.apply`
+        gives them (``status`` as of the filter's date)."""
+        frame = self.frame[list(columns)]
+        for start in range(0, len(self.positions), rows):
+            taken = self.positions[start:start + rows]
+            piece = take_rows(frame, taken)
+            if self.as_of_status is not None and "status" in piece.columns:
+                piece = piece.assign(status=take_series(self.as_of_status, taken))
+            yield piece
 
 
 def status_as_of(dataset: Dataset, known_by: np.datetime64) -> pd.Series:

@@ -6,12 +6,15 @@ import csv
 import io
 import json
 import os
+import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from incidents import cli
 from incidents.cli import main
 from incidents.progress import terminal_progress
 
@@ -128,3 +131,49 @@ def test_terminal_progress_is_one_screen_line_without_control_characters(monkeyp
     assert written == "\r\x1b[K" + "a/?[31mred?/" + "x" * 26 + "…" + "\r\x1b[K"
     with terminal_progress(io.StringIO()) as nothing:
         assert nothing is None
+
+
+def test_export_to_a_file_replaces_it_whole_or_leaves_it_as_it_was(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out.geojson"
+    out.write_text("the analyst's earlier export\n")
+    out.chmod(0o640)
+    err = io.StringIO()
+    assert main(["export", str(BUNDLED), "--status", "verified", "-o", str(out)], stdout=io.StringIO(),
+                stderr=err) == 0
+    document = json.loads(out.read_text())
+    assert document["export"]["count"] == len(document["features"]) > 0
+    assert f"wrote {len(document['features'])} incidents (verified incidents) to {out}" in err.getvalue()
+    assert stat.S_IMODE(out.stat().st_mode) == 0o640  # an existing file keeps its mode
+    written = out.read_bytes()
+
+    def broken(*args: object, **kwargs: object) -> Iterator[str]:
+        yield '{"type": "FeatureCollection", "features": [\n'
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cli, "geojson_pieces", broken)
+    err = io.StringIO()
+    assert main(["export", str(BUNDLED), "-o", str(out)], stdout=io.StringIO(), stderr=err) == 2
+    assert err.getvalue().strip() == f"incidents: error: cannot write {out}: No space left on device"
+    assert out.read_bytes() == written  # not half a file
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.geojson"]  # no partial file left behind
+
+
+def test_export_to_a_new_file_gets_the_usual_mode_and_a_device_is_written_not_replaced(tmp_path: Path) -> None:
+    out = tmp_path / "new.csv"
+    assert main(["export", str(BUNDLED), "--format", "csv", "-o", str(out)], stdout=io.StringIO(),
+                stderr=io.StringIO()) == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask
+    assert out.read_bytes().startswith(b"\xef\xbb\xbfid,title,")
+    assert main(["export", str(BUNDLED), "-o", os.devnull], stdout=io.StringIO(), stderr=io.StringIO()) == 0
+    assert stat.S_ISCHR(Path(os.devnull).stat().st_mode)
+    assert not list(Path(os.devnull).parent.glob(".null.*.partial"))
+
+
+def test_export_to_a_missing_folder_is_a_usage_error(tmp_path: Path) -> None:
+    err = io.StringIO()
+    target = tmp_path / "no-such-folder" / "out.geojson"
+    assert main(["export", str(BUNDLED), "-o", str(target)], stdout=io.StringIO(), stderr=err) == 2
+    assert err.getvalue().strip() == f"incidents: error: cannot write {target}: No such file or directory"

@@ -7,10 +7,21 @@ import io
 import json
 from datetime import UTC, datetime
 
+import pytest
 import shapely
 
-from incidents import Dataset, IncidentFilter, csv_bytes, load_incidents_bytes, to_csv, to_geojson
-from incidents.export import neutralise_formula
+from incidents import (
+    Dataset,
+    IncidentFilter,
+    csv_bytes,
+    csv_pieces,
+    geojson_pieces,
+    load_incidents_bytes,
+    to_csv,
+    to_geojson,
+    write_pieces,
+)
+from incidents.export import CSV_BOM, neutralise_formula
 
 from .conftest import DATA
 
@@ -115,3 +126,27 @@ def test_csv_neutralises_formulas_but_not_numbers() -> None:
 
 def test_csv_bytes_carry_a_utf8_bom_for_spreadsheets() -> None:
     assert csv_bytes("a\r\n").startswith(b"\xef\xbb\xbf")
+
+
+@pytest.mark.parametrize("size", [1, 2, 4, 100])
+def test_pieces_join_to_the_whole_export_at_any_size(full: Dataset, size: int) -> None:
+    created = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
+    for flt in (IncidentFilter(), IncidentFilter(statuses={"verified"}), IncidentFilter(query="no such words"),
+                IncidentFilter(as_of="2017-04-05", statuses={"claimed", "disputed"})):
+        geojson = list(geojson_pieces(full, flt, created=created, features_per_piece=size))
+        assert "".join(geojson) == to_geojson(full, flt, created=created)
+        count = json.loads(geojson[0] + "]}" if len(geojson) > 1 else geojson[0])["export"]["count"]
+        assert len(geojson) == (2 + -(-count // size) if count else 1)
+        rows = list(csv_pieces(full, flt, rows_per_piece=size))
+        assert "".join(rows) == to_csv(full, flt)
+        assert len(rows) == 1 + -(-count // size)
+
+
+def test_write_pieces_writes_utf8_with_the_byte_order_mark_asked_for(full: Dataset) -> None:
+    sink = io.BytesIO()
+    write_pieces(sink, csv_pieces(full, IncidentFilter(), rows_per_piece=2), bom=CSV_BOM)
+    assert sink.getvalue() == csv_bytes(to_csv(full, IncidentFilter()))
+    assert sink.getvalue().startswith(b"\xef\xbb\xbfid,title,")
+    sink = io.BytesIO()
+    write_pieces(sink, ["Dar\u02bfa", "\u00e0 \u0645"])
+    assert sink.getvalue() == "Dar\u02bfa\u00e0 \u0645".encode()
