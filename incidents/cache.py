@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -23,6 +24,9 @@ from . import __version__
 from .model import Dataset
 
 CACHE_ENV: Final = "INCIDENTS_CACHE_DIR"
+BACKGROUND_ROWS: Final = 50_000  # datasets this large are written to the cache by a thread
+_WRITING: set[threading.Thread] = set()
+_WRITING_LOCK: Final = threading.Lock()
 # The modules whose behaviour decides what a cached dataset holds.
 _CODE: Final = ("validate.py", "quickcheck.py", "bulk.py", "blocks.py", "streaming.py", "model.py", "dates.py",
                  "reader.py", "geocheck.py", "store.py", "vocab.py", "safety.py", "load.py")
@@ -68,10 +72,41 @@ def lookup(content_sha256: str) -> Dataset | None:
 
 
 def store(content_sha256: str, dataset: Dataset) -> None:
-    """Write the entry atomically; a cache that cannot be written only costs speed."""
-    from .store import write_arrow
+    """Write the entry atomically; a cache that cannot be written only costs speed.
 
-    _write_atomically(entry_path(content_sha256), lambda temporary: write_arrow(dataset, temporary))
+    The table is laid out now; a dataset of :data:`BACKGROUND_ROWS` incidents or more is then written to disk by a
+    thread, so the load returns without waiting for the disk (some 2 GB and 4–6 s for a million incidents here).
+    The process waits for the thread before it exits; :func:`wait_for_writes` waits for it sooner.
+    """
+    from .store import arrow_table, write_arrow_table
+
+    table = arrow_table(dataset)
+    target, root = entry_path(content_sha256), cache_dir()
+    if len(dataset) < BACKGROUND_ROWS:
+        _write_atomically(target, lambda temporary: write_arrow_table(table, temporary), root=root)
+        return
+
+    def write() -> None:
+        try:
+            _write_atomically(target, lambda temporary: write_arrow_table(table, temporary), root=root)
+        except Exception:  # a cache that cannot be written only costs speed, and never shows a traceback
+            pass
+        finally:
+            with _WRITING_LOCK:
+                _WRITING.discard(thread)
+
+    thread = threading.Thread(target=write, name=f"incidents-cache-{content_sha256[:12]}")
+    with _WRITING_LOCK:
+        _WRITING.add(thread)
+    thread.start()
+
+
+def wait_for_writes() -> None:
+    """Return once every cache entry being written in the background is on disk (or given up)."""
+    with _WRITING_LOCK:
+        writing = list(_WRITING)
+    for thread in writing:
+        thread.join()
 
 
 def file_digest(path: Path, compute: Callable[[], str]) -> str:
@@ -93,13 +128,14 @@ def file_digest(path: Path, compute: Callable[[], str]) -> str:
     def write(temporary: str) -> None:
         Path(temporary).write_text(digest, encoding="ascii")
 
-    _write_atomically(index, write)
+    _write_atomically(index, write, root=cache_dir())
     return digest
 
 
-def _write_atomically(target: Path, write: Callable[[str], None]) -> None:
+def _write_atomically(target: Path, write: Callable[[str], None], *, root: Path) -> None:
+    """Write ``target`` (under the cache folder ``root``) through a temporary file renamed over it."""
     try:
-        cache_dir().mkdir(parents=True, exist_ok=True, mode=0o700)
+        root.mkdir(parents=True, exist_ok=True, mode=0o700)
         target.parent.mkdir(exist_ok=True, mode=0o700)
         handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".partial")
         os.close(handle)

@@ -55,6 +55,11 @@ def write_arrow(dataset: Dataset, path: str | os.PathLike[str]) -> None:
     coordinates instead of decoding WKB, so a million incidents open in well under a second. Larger on disk than
     GeoParquet, and not meant to be shared: use :func:`write_geoparquet` for that.
     """
+    write_arrow_table(arrow_table(dataset), path)
+
+
+def arrow_table(dataset: Dataset) -> pa.Table:
+    """What :func:`write_arrow` writes: a table that holds the dataset's own Arrow arrays (no text is copied)."""
     geometry = dataset.frame.geometry.to_numpy()
     points = (shapely.get_type_id(geometry) == 0) & ~shapely.has_z(geometry)  # a point with elevation stays WKB
     coordinates = np.full((len(geometry), 2), np.nan)
@@ -62,8 +67,12 @@ def write_arrow(dataset: Dataset, path: str | os.PathLike[str]) -> None:
         coordinates[points] = shapely.get_coordinates(geometry[points])[:, :2]
     wkb = np.full(len(geometry), None, dtype=object)
     wkb[~points] = shapely.to_wkb(geometry[~points])
-    table = (_table(dataset, wkb=wkb)
-             .append_column("x", pa.array(coordinates[:, 0])).append_column("y", pa.array(coordinates[:, 1])))
+    return (_table(dataset, wkb=wkb)
+            .append_column("x", pa.array(coordinates[:, 0])).append_column("y", pa.array(coordinates[:, 1])))
+
+
+def write_arrow_table(table: pa.Table, path: str | os.PathLike[str]) -> None:
+    """Write an :func:`arrow_table` (only Arrow's C++ code: another thread may do it while Python goes on)."""
     with pa.OSFile(os.fspath(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         if table.num_rows == 0:
             writer.write_table(table)

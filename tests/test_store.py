@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import shapely
 from incidents import IncidentDataError, IncidentFilter, load_incidents, to_geojson
 from incidents import cache as content_cache
 from incidents import load as load_module
+from incidents import store as store_module
 from incidents.store import read_arrow, read_geoparquet, write_arrow, write_geoparquet
 from incidents.synth import synthetic_collection, write_synthetic_geojson
 
@@ -290,3 +292,48 @@ def test_a_parquet_record_that_is_not_utf8_is_reported_not_raised(tmp_path: Path
     pq.write_table(table.set_column(position, "properties_json", column), tmp_path / "bad.parquet")
     with pytest.raises(IncidentDataError, match=r"bad.parquet: feature #2: properties_json: is not valid UTF-8"):
         load_incidents(tmp_path / "bad.parquet")
+
+
+def test_a_large_dataset_is_cached_by_a_thread_after_the_load_returns(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "syria.geojson"
+    shutil.copy(BUNDLED, path)
+    monkeypatch.setenv(content_cache.CACHE_ENV, str(tmp_path / "cache"))  # an empty cache of its own
+    monkeypatch.setattr(content_cache, "BACKGROUND_ROWS", 1)
+    started, release = threading.Event(), threading.Event()
+    original = store_module.write_arrow_table
+
+    def slow_disk(table: Any, where: str) -> None:
+        started.set()
+        release.wait(30)
+        original(table, where)
+
+    monkeypatch.setattr(store_module, "write_arrow_table", slow_disk)
+    first = load_incidents(path, cache=True, nested=False)  # returns while the entry is being written
+    entry = content_cache.entry_path(first.files[0].sha256)
+    assert started.wait(30) and not entry.exists()
+    assert [p.suffix for p in entry.parent.iterdir() if p.is_file()] == [".partial"]  # never half an entry
+    release.set()
+    content_cache.wait_for_writes()
+    assert entry.is_file() and not [p for p in entry.parent.iterdir() if p.suffix == ".partial"]
+    again = load_incidents(path, cache=True, nested=False)
+    pd.testing.assert_frame_equal(first.frame.drop(columns="geometry"), again.frame.drop(columns="geometry"))
+    pd.testing.assert_frame_equal(first.history, again.history)
+
+
+def test_a_cache_entry_that_cannot_be_written_costs_only_speed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               capfd: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "syria.geojson"
+    shutil.copy(BUNDLED, path)
+    monkeypatch.setenv(content_cache.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setattr(content_cache, "BACKGROUND_ROWS", 1)
+
+    def broken(table: Any, where: str) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(store_module, "write_arrow_table", broken)
+    dataset = load_incidents(path, cache=True, nested=False)
+    content_cache.wait_for_writes()
+    assert len(dataset) == 6 and not content_cache.entry_path(dataset.files[0].sha256).exists()
+    assert not [p for p in content_cache.cache_dir().iterdir() if p.suffix == ".partial"]
+    assert "Traceback" not in capfd.readouterr().err
