@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -11,7 +12,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from incidents import Dataset, IncidentDataError, load_incidents, load_incidents_bytes
+from incidents import Dataset, IncidentDataError, load_incidents, load_incidents_bytes, streaming
+from incidents.synth import write_synthetic_geojson
 
 from .conftest import DATA
 
@@ -304,3 +306,14 @@ def test_end_before_start_compares_in_utc_when_both_have_an_offset(start: str, e
             load_incidents_bytes(data, name="zones.geojson")
     else:
         assert len(load_incidents_bytes(data, name="zones.geojson")) == 1
+
+
+@pytest.mark.parametrize("chunk_bytes", [7, 4096, 16 * 1024 * 1024])
+def test_the_recorded_sha256_is_that_of_the_bytes_read_however_they_are_cut(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk_bytes: int) -> None:
+    monkeypatch.setattr(streaming, "CHUNK_BYTES", chunk_bytes)
+    path = tmp_path / "synthetic.geojson"
+    write_synthetic_geojson(str(path), 60, seed=2)
+    expected = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert load_incidents(path, nested=False).files[0].sha256 == expected
+    assert load_incidents_bytes(path.read_bytes(), name="upload.geojson").files[0].sha256 == expected
