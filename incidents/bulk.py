@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections import deque
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, Final
 
 import msgspec
 
 from .blocks import Block, check_block
+from .helper import BlockHelper, HelperFailed
+from .model import PreparedBlock
 from .quickcheck import quick_row
 from .reader import MAX_DEPTH, needs_second_look, too_deep
 from .streaming import STRICT_DECODER, NotStreamable, ReadWhole, SecondLook
@@ -36,16 +40,36 @@ _encode: Final = msgspec.json.Encoder().encode
 _format: Final = msgspec.json.format
 
 
+class _Mark:
+    """A block's state while it waits: handed to the helper, or to be checked again here."""
+
+
+_HANDED: Final = _Mark()
+_AGAIN: Final = _Mark()
+_MOST_WAITING: Final = 4  # blocks checked ahead of one the helper holds: what a load holds besides the frame
+
+
+@dataclass(slots=True)
+class _Waiting:
+    block: bytes
+    first: int  # the number its features were checked with
+    lines: int
+    checked: Block | PreparedBlock | _Mark | None
+
+
 class LineReader:
     """Feeds a file's bytes, chunk by chunk, to ``collector``; :meth:`finish` returns the collection's members
     other than ``features``. Raises :class:`NotStreamable` as soon as the file is not laid out one feature per line,
     or not plain strict JSON."""
 
     def __init__(self, collector: FeatureCollector, *, on_block: Callable[[int], None] | None = None,
-                 blocks: Callable[[Block], None] | None = None) -> None:
+                 blocks: Callable[[Block | PreparedBlock], None] | None = None,
+                 helper: BlockHelper | None = None) -> None:
         self._collector = collector
         self._on_block = on_block
         self._blocks = blocks
+        self._helper = helper
+        self._waiting: deque[_Waiting] = deque()  # blocks checked (or being checked by the helper), to add in order
         self._pending = b""
         self._members: dict[str, Any] | None = None
         self._second_look = SecondLook()
@@ -87,7 +111,8 @@ class LineReader:
         last = self._pending[: closing.start()]
         if last.strip(_BLANKS):
             self._block(last)
-        elif self._collector.count:  # "…},\n]}": a comma with no feature after it
+        self._add_waiting()
+        if not last.strip(_BLANKS) and self._collector.count:  # "…},\n]}": a comma with no feature after it
             raise NotStreamable
         return self._members
 
@@ -95,14 +120,62 @@ class LineReader:
         if not block.strip(_BLANKS):  # ",\n" with nothing before it: a list item missing
             raise NotStreamable
         look = self._second_look
-        if self._blocks is not None and not look.exponents and not look.upper_hex:
-            checked = check_block(block, file=self._collector.file, first=self._collector.count + 1)
-            if checked is not None:
-                self._collector.count += checked.count
-                self._blocks(checked)
-                if self._on_block is not None:
-                    self._on_block(self._collector.count)
+        if self._blocks is None or look.exponents or look.upper_hex:
+            self._add_waiting()
+            self._by_feature(block)
+            return
+        lines = block.count(_SEPARATOR) + 1
+        # numbered as if each block waiting held a feature a line (one that did not is checked again when added)
+        first = self._collector.count + 1 + sum(entry.lines for entry in self._waiting)
+        helper = self._helper
+        if helper is not None:
+            self._collect(wait=False)
+            if helper.idle() and helper.hand(block, file=self._collector.file, first=first):
+                self._waiting.append(_Waiting(block, first, lines, _HANDED))
+                self._add_ready()
                 return
+        self._waiting.append(_Waiting(block, first, lines, check_block(block, file=self._collector.file, first=first)))
+        self._collect(wait=len(self._waiting) > _MOST_WAITING)
+        self._add_ready()
+
+    def _collect(self, *, wait: bool) -> None:
+        """Note the helper's answers that are there (or ``wait`` for the first one it owes)."""
+        helper = self._helper
+        while helper is not None and helper.held() and (wait or helper.answered()):
+            wait = False
+            entry = next(entry for entry in self._waiting if entry.checked is _HANDED)
+            try:
+                entry.checked = helper.take()
+            except HelperFailed:
+                entry.checked = _AGAIN
+
+    def _add_ready(self) -> None:
+        """Add the blocks waiting, in order, up to the one the helper is still checking."""
+        while self._waiting and self._waiting[0].checked is not _HANDED:
+            entry = self._waiting.popleft()
+            checked = entry.checked
+            if checked is _AGAIN or entry.first != self._collector.count + 1:
+                checked = check_block(entry.block, file=self._collector.file, first=self._collector.count + 1)
+            assert not isinstance(checked, _Mark)
+            self._add(entry.block, checked)
+
+    def _add_waiting(self) -> None:
+        """Add every block waiting, waiting for the helper's answers."""
+        while self._waiting:
+            self._collect(wait=True)
+            self._add_ready()
+
+    def _add(self, block: bytes, checked: Block | PreparedBlock | None) -> None:
+        if checked is None:
+            self._by_feature(block)
+            return
+        assert self._blocks is not None
+        self._collector.count += checked.count
+        self._blocks(checked)
+        if self._on_block is not None:
+            self._on_block(self._collector.count)
+
+    def _by_feature(self, block: bytes) -> None:
         features = _plain_value(b"[" + block.replace(_SEPARATOR, b",") + b"]")
         if isinstance(features, list):
             for feature in features:
@@ -196,12 +269,14 @@ def _opening(line: bytes) -> dict[str, Any]:
 
 def read_lines(chunks: Iterable[bytes], collector: FeatureCollector, *,
                on_block: Callable[[int], None] | None = None,
-               blocks: Callable[[Block], None] | None = None) -> dict[str, Any]:
+               blocks: Callable[[Block | PreparedBlock], None] | None = None,
+               helper: BlockHelper | None = None) -> dict[str, Any]:
     """Check every feature of the file in ``chunks`` with ``collector``; return its other members (``features``
     an empty list). Raises :class:`NotStreamable` (perhaps after checking some features) when the file is not
     laid out one feature per line or not plain strict JSON. With ``blocks``, a block of ordinary incidents is
-    checked at once (:func:`~incidents.blocks.check_block`) and handed to it instead of ``collector``."""
-    reader = LineReader(collector, on_block=on_block, blocks=blocks)
+    checked at once (:func:`~incidents.blocks.check_block`) and handed to it instead of ``collector``; with a
+    ``helper`` too, every other such block is checked by the helper process meanwhile."""
+    reader = LineReader(collector, on_block=on_block, blocks=blocks, helper=helper)
     for chunk in chunks:
         reader.feed(chunk)
     return reader.finish()

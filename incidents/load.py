@@ -37,6 +37,7 @@ from .blocks import check_records
 from .bulk import quick_row_or_read_whole, read_lines
 from .errors import IncidentDataError, Problem
 from .geocheck import country_mismatch_warnings
+from .helper import BlockHelper, helper_wanted
 from .model import Dataset, FrameBuilder, SourceFile, expand_nested, frame_from_rows
 from .quickcheck import quick_row
 from .reader import check_size, max_bytes_from_env, parse_json_bytes, read_file_bytes
@@ -113,7 +114,7 @@ def load_incidents_bytes(
             if part is None:
                 check_size(len(data), name=name, max_bytes=limit)
                 try:
-                    part = _check_stream(lambda: memory_chunks(data), name=name, progress=progress)
+                    part = _check_stream(lambda: memory_chunks(data), name=name, progress=progress, size=len(data))
                 except NotStreamable:
                     part = _check_document(parse_json_bytes(data, name=name, max_bytes=limit),
                                            SourceFile(name=name, sha256=digest, size=len(data), features=0))
@@ -210,30 +211,35 @@ def _stream_path(path: Path, *, name: str, limit: int, progress: Progress | None
     try:
         if not path.is_file() or path.stat().st_size > limit:
             return None
-        return _check_stream(lambda: file_chunks(path, max_bytes=limit), name=name, progress=progress)
+        return _check_stream(lambda: file_chunks(path, max_bytes=limit), name=name, progress=progress,
+                             size=path.stat().st_size)
     except (NotStreamable, OSError):
         _tell(progress, f"{name}: reading it whole")
         return None
 
 
-def _check_stream(chunks: Callable[[], Iterable[bytes]], *, name: str, progress: Progress | None) -> Dataset:
-    """Check a file read as ``chunks()``: many lines at a time when it is laid out one feature per line
-    (:mod:`incidents.bulk`), else one feature at a time (:mod:`incidents.streaming`); raise with every problem, or
-    return it as a dataset of its own.
+def _check_stream(chunks: Callable[[], Iterable[bytes]], *, name: str, progress: Progress | None,
+                  size: int) -> Dataset:
+    """Check a file of ``size`` bytes read as ``chunks()``: many lines at a time when it is laid out one feature
+    per line (:mod:`incidents.bulk`; a large file with a helper process checking every other block,
+    :mod:`incidents.helper`), else one feature at a time (:mod:`incidents.streaming`); raise with every problem,
+    or return it as a dataset of its own.
 
     Raises :class:`NotStreamable` when it is not plain JSON (the whole-file reader then says what is wrong).
     """
     try:
-        return _check_chunks(chunks(), name=name, progress=progress, by_lines=True)
+        with BlockHelper() if helper_wanted(size) else contextlib.nullcontext() as helper:
+            return _check_chunks(chunks(), name=name, progress=progress, by_lines=True, helper=helper)
     except ReadWhole:
         raise
     except NotStreamable:
         return _check_chunks(chunks(), name=name, progress=progress, by_lines=False)
 
 
-def _check_chunks(chunks: Iterable[bytes], *, name: str, progress: Progress | None, by_lines: bool) -> Dataset:
+def _check_chunks(chunks: Iterable[bytes], *, name: str, progress: Progress | None, by_lines: bool,
+                  helper: BlockHelper | None = None) -> Dataset:
     with _ThreadedDigest() as digest:
-        return _check_hashed_chunks(chunks, digest, name=name, progress=progress, by_lines=by_lines)
+        return _check_hashed_chunks(chunks, digest, name=name, progress=progress, by_lines=by_lines, helper=helper)
 
 
 class _ThreadedDigest:
@@ -263,7 +269,7 @@ class _ThreadedDigest:
 
 
 def _check_hashed_chunks(chunks: Iterable[bytes], digest: _ThreadedDigest, *, name: str, progress: Progress | None,
-                         by_lines: bool) -> Dataset:
+                         by_lines: bool, helper: BlockHelper | None) -> Dataset:
     size = 0
 
     def hashed() -> Iterator[bytes]:
@@ -284,7 +290,7 @@ def _check_hashed_chunks(chunks: Iterable[bytes], digest: _ThreadedDigest, *, na
             _tell(progress, f"{name}: {told:,} features checked")
 
     if by_lines:
-        header = read_lines(hashed(), collector, on_block=checked, blocks=builder.add_block)
+        header = read_lines(hashed(), collector, on_block=checked, blocks=builder.add_block, helper=helper)
     else:
         def on_feature(feature: Any) -> None:
             collector.check(feature)

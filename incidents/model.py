@@ -111,16 +111,18 @@ class FrameBuilder:
         if len(self._rows) >= self._flush_every:
             self._flush()
 
-    def add_block(self, block: Block) -> None:
+    def add_block(self, block: Block | PreparedBlock) -> None:
         """Add the rows of a block checked at once (:func:`incidents.blocks.check_block`), after those added so far."""
+        prepared = block if isinstance(block, PreparedBlock) else prepare_block(block)
         if self._rows:
             self._flush()
-        self._add_history(np.array(block.history_rows, dtype="int64") + self.rows, block.history_dates,
-                          block.history_statuses)
-        for name, values in block.columns.items():
-            self._chunks[name].append(_column_array(name, values))
-        self._chunks["geometry"].append(_shapes(block.shapes))
-        self.rows += block.count
+        self._history["row"].append(prepared.history_rows + self.rows)
+        self._history["date"].append(prepared.history_dates)
+        self._history["status"].append(prepared.history_statuses)
+        for name, values in prepared.columns.items():
+            self._chunks[name].append(values)
+        self._chunks["geometry"].append(prepared.shapes)
+        self.rows += prepared.count
 
     def build(self, *, nested: bool = True) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
         """The frame and the history table of every row added (once: the builder then lets go of the columns)."""
@@ -167,6 +169,41 @@ class FrameBuilder:
         self._history["row"].append(rows)
         self._history["date"].append(_datetime_array(dates))
         self._history["status"].append(statuses)
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedBlock:
+    """A checked block laid out as the frame's arrays (:func:`prepare_block`): what a helper process sends back.
+    ``history_rows`` count from the block's first row."""
+
+    count: int
+    columns: dict[str, Any]
+    shapes: np.ndarray
+    history_rows: np.ndarray
+    history_dates: np.ndarray
+    history_statuses: list[str]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # shapes travel as WKB, made and read back by one C loop each, not one Python call per shape
+        return (_unpickled_block, (self.count, self.columns, shapely.to_wkb(self.shapes), self.history_rows,
+                                   self.history_dates, self.history_statuses))
+
+
+def _unpickled_block(count: int, columns: dict[str, Any], wkb: np.ndarray, history_rows: np.ndarray,
+                     history_dates: np.ndarray, history_statuses: list[str]) -> PreparedBlock:
+    return PreparedBlock(count, columns, shapely.from_wkb(wkb), history_rows, history_dates, history_statuses)
+
+
+def prepare_block(block: Block) -> PreparedBlock:
+    """The arrays :meth:`FrameBuilder.add_block` adds for ``block``."""
+    return PreparedBlock(
+        count=block.count,
+        columns={name: _column_array(name, values) for name, values in block.columns.items()},
+        shapes=_shapes(block.shapes),
+        history_rows=np.array(block.history_rows, dtype="int64"),
+        history_dates=_datetime_array(block.history_dates),
+        history_statuses=block.history_statuses,
+    )
 
 
 def _shapes(geometries: list[Any]) -> np.ndarray:

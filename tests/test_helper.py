@@ -1,0 +1,221 @@
+"""The helper process (incidents.helper): a load with it gives exactly what a load without it gives — the same
+dataset or the same messages — whatever the blocks hold, and a helper that fails costs only time."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from incidents import bulk, helper, load_incidents_bytes, streaming
+from incidents import load as load_module
+from incidents.blocks import check_block
+from incidents.model import PreparedBlock, prepare_block
+from incidents.synth import synthetic_features
+
+from .test_blocks import COMPACT, _file
+from .test_quickcheck import _mutated
+from .test_streaming import Outcome, assert_same, outcome
+
+
+class InProcessHelper:
+    """A helper in this process whose answers come when a seeded coin says so: every order in which a real
+    helper's answers can arrive, replayed deterministically. Answers go through pickle as a real helper's do."""
+
+    def __init__(self, seed: int) -> None:
+        self._coin = random.Random(seed)
+        self._held: deque[tuple[bytes, str, int]] = deque()
+
+    def __enter__(self) -> InProcessHelper:
+        return self
+
+    def __exit__(self, error: type[BaseException] | None, *exc_info: object) -> None:
+        assert error is not None or not self._held  # a load that went through took every answer
+
+    def idle(self) -> bool:
+        return len(self._held) < helper.HELD and self._coin.random() < 0.8
+
+    def held(self) -> int:
+        return len(self._held)
+
+    def hand(self, block: bytes, *, file: str, first: int) -> bool:
+        self._held.append((block, file, first))
+        return True
+
+    def answered(self) -> bool:
+        return bool(self._held) and self._coin.random() < 0.5
+
+    def take(self) -> PreparedBlock | None:
+        block, file, first = self._held.popleft()
+        checked = check_block(block, file=file, first=first)
+        return None if checked is None else pickle.loads(pickle.dumps(prepare_block(checked)))
+
+
+@pytest.fixture(params=["helper process", "in process, seed 1", "in process, seed 2"])
+def answered(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[bool]:
+    """Every load gets a helper, ready before the first block; blocks are small, so there are many. Lists, for
+    each block the helper was asked about, whether it answered."""
+    if request.param != "helper process":
+        seed = int(request.param[-1])
+        monkeypatch.setattr(load_module, "BlockHelper", lambda: InProcessHelper(seed))
+        monkeypatch.setattr(InProcessHelper, "take", _counted(InProcessHelper.take, answers := []))
+        monkeypatch.setattr(helper, "HELPER_FROM_BYTES", 0)
+        monkeypatch.setattr(bulk, "BLOCK_BYTES", 8192)
+        monkeypatch.setattr(streaming, "CHUNK_BYTES", 65536)
+        return answers
+    return _with_helper_process(monkeypatch, tmp_path)
+
+
+@pytest.fixture
+def process_answered(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[bool]:
+    """:func:`answered` with a helper process only."""
+    return _with_helper_process(monkeypatch, tmp_path)
+
+
+def _with_helper_process(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[bool]:
+    monkeypatch.setattr(helper, "HELPER_FROM_BYTES", 0)
+    monkeypatch.setenv(helper.HELPER_ENV, "1")
+    monkeypatch.setattr(bulk, "BLOCK_BYTES", 8192)
+    monkeypatch.setattr(streaming, "CHUNK_BYTES", 65536)  # what a large file's reader holds to: 16 MB of 1 GB
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the helper's folders go: checked empty after
+    answers: list[bool] = []
+    enter, take = helper.BlockHelper.__enter__, helper.BlockHelper.take
+
+    def enter_and_wait(self: helper.BlockHelper) -> helper.BlockHelper:
+        enter(self)
+        deadline = time.monotonic() + 60
+        while not self.idle() and not self._failed and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self
+
+    monkeypatch.setattr(helper.BlockHelper, "__enter__", enter_and_wait)
+    monkeypatch.setattr(helper.BlockHelper, "take", _counted(take, answers))
+    return answers
+
+
+def _counted(take: Any, answers: list[bool]) -> Any:
+    def counted(self: Any) -> Any:
+        try:
+            result = take(self)
+        except helper.HelperFailed:
+            answers.append(False)
+            raise
+        answers.append(True)
+        return result
+
+    return counted
+
+
+def _load(data: bytes) -> Outcome:
+    return outcome(lambda: load_incidents_bytes(data, name="f.geojson", nested=False))
+
+
+def _alone(data: bytes) -> Outcome:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(helper.HELPER_ENV, "0")
+        return _load(data)
+
+
+def _compare(data: bytes) -> None:
+    assert_same(_load(data), _alone(data))
+
+
+SYNTHETIC = [json.dumps(feature, **COMPACT) for feature in synthetic_features(1500, seed=4)]
+
+
+def test_synthetic_data_loads_the_same_with_the_helper(answered: list[bool], tmp_path: Path) -> None:
+    _compare(_file(SYNTHETIC))
+    assert answered.count(True) >= 20 and all(answered)
+    assert not list(tmp_path.iterdir())  # the helper's folder is gone
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_broken_features_among_ordinary_ones_give_the_same_messages_in_the_same_order(
+        seed: int, answered: list[bool]) -> None:
+    rng = random.Random(seed)
+    bases = list(synthetic_features(40, seed=seed))
+    lines = list(SYNTHETIC[:600])
+    for position in sorted(rng.sample(range(600), 12)):
+        lines[position] = json.dumps(_mutated(rng.choice(bases), rng), **COMPACT)
+    _compare(_file(lines))
+    assert answered.count(True) >= 10
+
+
+def test_features_sharing_a_line_or_spread_over_lines_are_numbered_as_without_the_helper(
+        answered: list[bool]) -> None:
+    lines = list(SYNTHETIC[:900])
+    lines[100] = lines[100] + "," + lines.pop(101)  # two features on one line: the blocks after it renumbered
+    spread = json.loads(lines[400])
+    lines[400] = json.dumps(spread, indent=1, ensure_ascii=False)  # one feature over many lines
+    _compare(_file(lines))  # the same feature numbers
+    broken = json.loads(lines[700])
+    broken["properties"]["status"] = "confirmed"
+    lines[700] = json.dumps(broken, **COMPACT)
+    outcome_with = _load(_file(lines))
+    assert outcome_with[0] == "refused" and any("#702 (synthetic-0000701)" in text for text in outcome_with[1])
+    assert_same(outcome_with, _alone(_file(lines)))
+    assert answered.count(True) >= 10
+
+
+def test_an_exponent_halfway_turns_the_block_path_off_from_there_on(answered: list[bool]) -> None:
+    lines = list(SYNTHETIC[:900])
+    feature = json.loads(lines[500])
+    feature["properties"]["uncertainty_m"] = 1500
+    lines[500] = json.dumps(feature, **COMPACT).replace('"uncertainty_m":1500', '"uncertainty_m":1.5e3')
+    _compare(_file(lines))
+    assert answered.count(True) >= 5
+
+
+@pytest.mark.parametrize("program", [
+    "import sys; sys.exit(3)",  # never ready
+    "import sys; print('ready', flush=True); sys.stdin.readline()",  # takes one block, then dies
+    "import sys, time; print('ready', flush=True); sys.stdin.readline(); time.sleep(600)",  # never answers
+    "import sys; print('ready', flush=True); [print('/etc/hostname', flush=True) for _ in sys.stdin]",  # lies
+    "import sys; print('hello', flush=True); sys.stdin.read()",  # not a helper
+], ids=["dies at once", "dies on the first block", "hangs", "answers outside its folder", "says something else"])
+def test_a_helper_that_fails_costs_only_time(program: str, process_answered: list[bool], tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(helper, "helper_command", lambda: [sys.executable, "-c", program])
+    monkeypatch.setattr(helper, "_ANSWER_SECONDS", 2.0)
+    _compare(_file(SYNTHETIC[:600]))
+    assert not any(process_answered)
+    assert Path("/etc/hostname").exists()
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_script_without_a_main_guard_runs_once(tmp_path: Path) -> None:
+    data = tmp_path / "synthetic.geojson"
+    data.write_bytes(_file(SYNTHETIC))
+    runs = tmp_path / "runs.txt"
+    script = tmp_path / "script.py"
+    script.write_text(
+        "import time\n"
+        "from incidents import bulk, helper, load_incidents\n"
+        f"open({str(runs)!r}, 'a').write('ran\\n')\n"
+        "helper.HELPER_FROM_BYTES = 0\n"
+        "bulk.BLOCK_BYTES = 8192\n"
+        "taken = []\n"
+        "take = helper.BlockHelper.take\n"
+        "helper.BlockHelper.take = lambda self: taken.append(1) or take(self)\n"
+        "enter = helper.BlockHelper.__enter__\n"
+        "def ready(self):\n"
+        "    enter(self)\n"
+        "    while not self.idle():\n"
+        "        time.sleep(0.01)\n"
+        "    return self\n"
+        "helper.BlockHelper.__enter__ = ready\n"
+        f"print(len(load_incidents({str(data)!r}, nested=False)), len(taken) > 0)\n")
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                            env={"PATH": "/usr/bin:/bin", "INCIDENTS_HELPER": "1", "HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["1500", "True"]
+    assert runs.read_text() == "ran\n"
