@@ -14,12 +14,14 @@ from typing import Any, Final
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 
 from .dates import DateError, format_day, format_range, parse_date
 from .model import Dataset
 from .rows import take_rows, take_series
-from .search import contains_all
+from .search import arrow_text, contains_all
 from .vocab import CATEGORIES, STATUSES, category_for
 
 # The URL query / export keys, in the order they are written.
@@ -323,16 +325,26 @@ class Selection:
 def status_as_of(dataset: Dataset, known_by: np.datetime64) -> pd.Series:
     """Each incident's status from its last history entry before ``known_by`` (the first entry if all are
     later; its own status if it has no history)."""
-    status = dataset.frame["status"].copy()
-    history = dataset.history
+    frame, history = dataset.frame, dataset.history
     if history.empty:
-        return status
-    earliest = history.groupby("row", sort=False)["status"].first()
-    status.iloc[earliest.index.to_numpy()] = earliest.to_numpy()
-    known = history[history["date"].to_numpy() < known_by]
-    latest = known.groupby("row", sort=False)["status"].last()
-    status.iloc[latest.index.to_numpy()] = latest.to_numpy()
-    return status
+        return frame["status"].copy()
+    rows = history["row"].to_numpy()
+    order = np.arange(len(rows))
+    first = np.full(len(frame), len(rows))  # each incident's first entry (len(rows): none)
+    np.minimum.at(first, rows, order)
+    known = history["date"].to_numpy() < known_by
+    last = np.full(len(frame), -1)  # its last entry known by then (-1: none)
+    np.maximum.at(last, rows[known], order[known])
+    entry = np.where(last >= 0, last, first)
+    from_history = entry < len(rows)
+    # statuses as codes into the few distinct ones: no Python string per incident
+    history_status, own_status = arrow_text(history["status"]), arrow_text(frame["status"])
+    distinct = pc.unique(pa.chunked_array([*history_status.chunks, *own_status.chunks], type=pa.large_string()))
+    codes = pc.index_in(own_status, value_set=distinct).fill_null(-1).to_numpy().copy()  # -1: missing
+    history_codes = pc.index_in(history_status, value_set=distinct).fill_null(-1).to_numpy()
+    codes[from_history] = history_codes[entry[from_history]]
+    taken = distinct.take(pa.array(codes, mask=codes < 0))
+    return pd.Series(pd.array(taken, dtype=frame["status"].dtype), index=frame.index, name="status")
 
 
 def query_terms(query: str) -> list[str]:

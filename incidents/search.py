@@ -22,13 +22,14 @@ def contains_all(column: pd.Series, terms: list[str]) -> np.ndarray:
     found = np.ones(len(column), dtype=bool)
     if not terms or not len(column):
         return found
-    text = _arrow_text(column)
+    text = arrow_text(column)
     for term in terms:
         found &= _contains(text, term)
     return found
 
 
-def _arrow_text(column: pd.Series) -> pa.ChunkedArray:
+def arrow_text(column: pd.Series) -> pa.ChunkedArray:
+    """A text column's Arrow chunks (as held, or made from Python strings; missing values are null)."""
     if isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow":
         return pa.chunked_array(pa.array(column.array))
     return pa.chunked_array([pa.array(column.astype(object).where(column.notna(), None).tolist(),

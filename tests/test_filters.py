@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
+import numpy as np
 import pytest
 
-from incidents import Dataset, FilterError, IncidentFilter
+from incidents import Dataset, FilterError, IncidentFilter, load_incidents_bytes
+from incidents.filters import status_as_of
+from incidents.synth import synthetic_collection
 
 KHAN = "2017-04-04-khan-sheikhoun-chemical-attack"
 HOSPITAL = "2017-04-04-khan-sheikhoun-hospital-strike"
@@ -149,3 +155,30 @@ def test_apply_to_some_columns_gives_the_same_rows_and_statuses(syria: Dataset) 
     everything = IncidentFilter().apply(syria)
     everything["title"] = "changed"  # the result is the caller's: the dataset's own frame stays as it was
     assert "changed" not in set(syria.frame["title"])
+
+
+def _naive_status_as_of(dataset: Dataset, known_by: np.datetime64) -> list[str]:
+    statuses = list(dataset.frame["status"])
+    entries: dict[int, list[tuple[np.datetime64, str]]] = {}
+    for row, when, status in zip(dataset.history["row"], dataset.history["date"], dataset.history["status"],
+                                 strict=True):
+        entries.setdefault(int(row), []).append((np.datetime64(when), status))
+    for row, listed in entries.items():
+        known = [status for when, status in listed if when < known_by]
+        statuses[row] = known[-1] if known else listed[0][1]
+    return statuses
+
+
+@pytest.mark.parametrize("day", ["2013-01-01", "2015-06-30", "2017-04-07", "2030-01-01"])
+def test_status_as_of_is_the_last_entry_known_by_then_for_every_incident(day: str) -> None:
+    synthetic = load_incidents_bytes(json.dumps(synthetic_collection(400, seed=9)).encode(), name="s.geojson",
+                                     nested=False)
+    known_by = np.datetime64(day, "s")
+    shuffled = dataclasses.replace(synthetic, history=synthetic.history.sample(frac=1, random_state=3))
+    for dataset in (synthetic, shuffled):
+        # a shuffled table: entries of one incident keep their order among themselves only in the original
+        expected = _naive_status_as_of(dataset, known_by)
+        got = status_as_of(dataset, known_by)
+        assert got.tolist() == expected
+        assert got.dtype == dataset.frame["status"].dtype and got.index.equals(dataset.frame.index)
+    assert len(set(expected)) > 1
