@@ -14,6 +14,7 @@ content (:mod:`incidents.cache`), so loading the same bytes again skips parsing 
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import hashlib
 import os
@@ -33,15 +34,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import cache as content_cache
-from .blocks import check_records
+from .blocks import Block, check_records
 from .bulk import quick_row_or_read_whole, read_lines
 from .errors import IncidentDataError, Problem
 from .geocheck import country_mismatch_warnings
-from .helper import BlockHelper, helper_wanted
+from .helper import AGAIN, Answer, BlockHelper, InOrder, Mark, helper_wanted
 from .model import Dataset, FrameBuilder, SourceFile, expand_nested, frame_from_rows
 from .quickcheck import quick_row
 from .reader import check_size, max_bytes_from_env, parse_json_bytes, read_file_bytes
-from .store import PARQUET_SUFFIXES, geoparquet_features
+from .store import PARQUET_SUFFIXES, batch_features, geoparquet_batches
 from .streaming import STREAMED, NotStreamable, ReadWhole, file_chunks, memory_chunks, stream_collection
 from .validate import FeatureCollector, check_header
 
@@ -321,20 +322,45 @@ def _check_features(features: Iterable[Any], problems: list[Problem], source: So
 
 
 def _check_parquet(path: Path, source: SourceFile) -> Dataset:
-    """Check an incident GeoParquet file: a batch of ordinary records at once, any other one record at a time."""
+    """Check an incident GeoParquet file: a batch of ordinary records at once (a large file's every other batch by
+    a helper process), any other one record at a time."""
+    with BlockHelper() if helper_wanted(source.size) else contextlib.nullcontext() as helper:
+        return _check_parquet_batches(path, source, helper)
+
+
+Batch = tuple[pa.Array, np.ndarray, int]  # a GeoParquet batch's records, shapes, and the number of the first
+
+
+def _check_parquet_batches(path: Path, source: SourceFile, helper: BlockHelper | None) -> Dataset:
     builder = FrameBuilder()
     collector = FeatureCollector(source.name, builder.add, quick=quick_row)
+    problems: list[Problem] = []  # records that are not strict JSON
 
-    def take(records: pa.Array, shapes: np.ndarray, first: int) -> bool:
-        block = check_records(records, shapes, file=source.name, first=first)
-        if block is None:
-            return False
-        collector.count += block.count
-        builder.add_block(block)
-        return True
+    def check(batch: Batch) -> Block | None:
+        records, shapes, first = batch
+        return check_records(records, shapes, file=source.name, first=first)
 
-    for feature in geoparquet_features(path, name=source.name, blocks=take):
-        collector.check(feature)
+    def finish(batch: Batch, answer: Answer) -> None:
+        checked = check(batch) if answer is AGAIN else answer
+        if checked is None:
+            records, shapes, first = batch
+            for feature in batch_features(records, shapes, first, name=source.name, problems=problems):
+                collector.check(feature)
+            return
+        assert not isinstance(checked, Mark)
+        collector.count += checked.count
+        builder.add_block(checked)
+
+    def hand(batch: Batch, helper: BlockHelper) -> bool:
+        records, shapes, first = batch
+        return helper.hand_records(records, shapes, file=source.name, first=first)
+
+    batches = InOrder(helper, finish)
+    for batch in geoparquet_batches(path, name=source.name):
+        batches.add(batch, hand=functools.partial(hand, batch), check=functools.partial(check, batch))
+    batches.flush()
+    if problems:
+        raise IncidentDataError(problems)
     return _finish(builder, collector.problems, replace(source, features=collector.count))
 
 

@@ -183,6 +183,15 @@ class PreparedBlock:
     history_dates: np.ndarray
     history_statuses: list[str]
 
+    def consistent(self) -> bool:
+        """Whether every array has a value for each of ``count`` rows (an answer from another process is checked)."""
+        rows = self.count
+        return (type(rows) is int and rows >= 0 and len(self.shapes) == rows
+                and set(self.columns) == set(_BUILT_COLUMNS) and all(len(v) == rows for v in self.columns.values())
+                and len(self.history_rows) == len(self.history_dates) == len(self.history_statuses)
+                and (not len(self.history_rows) or 0 <= int(self.history_rows.min()) <= int(self.history_rows.max())
+                     < rows))
+
     def __reduce__(self) -> tuple[Any, ...]:
         # shapes travel as WKB, made and read back by one C loop each, not one Python call per shape
         return (_unpickled_block, (self.count, self.columns, shapely.to_wkb(self.shapes), self.history_rows,

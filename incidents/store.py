@@ -167,13 +167,25 @@ def geoparquet_features(path: str | os.PathLike[str], *, name: str | None = None
     number of the first): when it returns True it has taken them (:func:`incidents.blocks.check_records`), and they
     are not yielded."""
     label = name or os.fspath(path)
+    problems: list[Problem] = []
+    for records, shapes, first in geoparquet_batches(path, name=label):
+        if blocks is None or not blocks(records, shapes, first):
+            yield from batch_features(records, shapes, first, name=label, problems=problems)
+    if problems:
+        raise IncidentDataError(problems)
+
+
+def geoparquet_batches(path: str | os.PathLike[str], *, name: str | None = None,
+                       ) -> Iterator[tuple[pa.Array, np.ndarray, int]]:
+    """The batches of an incident GeoParquet file: the records' text column, their shapes, the number of the
+    first. Raises :class:`IncidentDataError` for a file that is not incident GeoParquet or a shape it cannot read."""
+    label = name or os.fspath(path)
     try:
         parquet = pq.ParquetFile(path)
         _provenance(parquet.schema_arrow, label, needed=RECORD_COLUMNS)  # everything else is derived from these
         batches = parquet.iter_batches(batch_size=_BATCH_ROWS, columns=list(RECORD_COLUMNS))
     except (OSError, pa.ArrowException) as error:
         raise IncidentDataError([Problem(label, f"is not a readable GeoParquet file ({error})")]) from None
-    problems: list[Problem] = []
     index = 0
     while True:
         try:
@@ -181,7 +193,7 @@ def geoparquet_features(path: str | os.PathLike[str], *, name: str | None = None
         except (OSError, pa.ArrowException) as error:
             raise IncidentDataError([Problem(label, f"is not a readable GeoParquet file ({error})")]) from None
         if batch is None:
-            break
+            return
         records = batch.column("properties_json")
         try:
             shapes = shapely.from_wkb(batch.column("geometry").to_numpy(zero_copy_only=False))
@@ -190,31 +202,32 @@ def geoparquet_features(path: str | os.PathLike[str], *, name: str | None = None
                 label, f"has a geometry that cannot be read ({error}) among features {index + 1}–"
                 f"{index + len(records)}: write it as a GeoJSON geometry type (Point, LineString, Polygon or their "
                 "Multi forms)")]) from None
-        if blocks is not None and blocks(records, shapes, index + 1):
-            index += len(records)
-            continue
-        properties = _records(records)
-        geometries = _geometry_values(shapes)
-        plain = plain_records(properties)
-        if plain is not None:
-            for values, geometry in zip(plain, geometries, strict=True):
-                index += 1
-                yield {"type": "Feature", "geometry": geometry, "properties": values}
-            continue
-        for record, geometry in zip(properties, geometries, strict=True):
-            index += 1
-            props: Any = None
-            if isinstance(record, str | bytes):
-                text = record.encode("utf-8", "surrogatepass") if isinstance(record, str) else record
-                try:  # the strict reader: NaN, duplicate keys, lone surrogates, bad UTF-8 … are refused as in GeoJSON
-                    props = parse_json_bytes(text, name=f"{label} feature #{index}")
-                except IncidentDataError as error:
-                    problems.extend(replace(p, file=label, feature=index, field="properties_json")
-                                    for p in error.problems)
-                    continue
-            yield {"type": "Feature", "geometry": geometry, "properties": props}
-    if problems:
-        raise IncidentDataError(problems)
+        yield records, shapes, index + 1
+        index += len(records)
+
+
+def batch_features(records: pa.Array, shapes: np.ndarray, first: int, *, name: str, problems: list[Problem],
+                   ) -> Iterator[dict[str, Any]]:
+    """A batch's records as GeoJSON Features (numbered from ``first``); a record that is not strict JSON is left
+    out and its problem added to ``problems``."""
+    properties = _records(records)
+    geometries = _geometry_values(shapes)
+    plain = plain_records(properties)
+    if plain is not None:
+        for values, geometry in zip(plain, geometries, strict=True):
+            yield {"type": "Feature", "geometry": geometry, "properties": values}
+        return
+    for index, (record, geometry) in enumerate(zip(properties, geometries, strict=True), start=first):
+        props: Any = None
+        if isinstance(record, str | bytes):
+            text = record.encode("utf-8", "surrogatepass") if isinstance(record, str) else record
+            try:  # the strict reader: NaN, duplicate keys, lone surrogates, bad UTF-8 … are refused as in GeoJSON
+                props = parse_json_bytes(text, name=f"{name} feature #{index}")
+            except IncidentDataError as error:
+                problems.extend(replace(p, file=name, feature=index, field="properties_json")
+                                for p in error.problems)
+                continue
+        yield {"type": "Feature", "geometry": geometry, "properties": props}
 
 
 def _records(column: pa.Array) -> list[str | bytes | None]:

@@ -4,25 +4,28 @@ dataset or the same messages — whatever the blocks hold, and a helper that fai
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import random
+import resource
 import subprocess
 import sys
 import tempfile
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from incidents import bulk, helper, load_incidents_bytes, streaming
+from incidents import bulk, helper, load_incidents, load_incidents_bytes, store, streaming
 from incidents import load as load_module
-from incidents.blocks import check_block
+from incidents.blocks import Block, check_block, check_records
 from incidents.model import PreparedBlock, prepare_block
 from incidents.synth import synthetic_features
 
-from .test_blocks import COMPACT, _file
+from .test_blocks import COMPACT, _file, _parquet_with_records
 from .test_quickcheck import _mutated
 from .test_streaming import Outcome, assert_same, outcome
 
@@ -33,7 +36,7 @@ class InProcessHelper:
 
     def __init__(self, seed: int) -> None:
         self._coin = random.Random(seed)
-        self._held: deque[tuple[bytes, str, int]] = deque()
+        self._held: deque[Callable[[], Block | None]] = deque()  # the checks the helper owes, in order
 
     def __enter__(self) -> InProcessHelper:
         return self
@@ -48,15 +51,18 @@ class InProcessHelper:
         return len(self._held)
 
     def hand(self, block: bytes, *, file: str, first: int) -> bool:
-        self._held.append((block, file, first))
+        self._held.append(lambda: check_block(block, file=file, first=first))
+        return True
+
+    def hand_records(self, records: Any, shapes: Any, *, file: str, first: int) -> bool:
+        self._held.append(lambda: check_records(records, shapes, file=file, first=first))
         return True
 
     def answered(self) -> bool:
         return bool(self._held) and self._coin.random() < 0.5
 
     def take(self) -> PreparedBlock | None:
-        block, file, first = self._held.popleft()
-        checked = check_block(block, file=file, first=first)
+        checked = self._held.popleft()()
         return None if checked is None else pickle.loads(pickle.dumps(prepare_block(checked)))
 
 
@@ -92,7 +98,7 @@ def _with_helper_process(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> lis
 
     def enter_and_wait(self: helper.BlockHelper) -> helper.BlockHelper:
         enter(self)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + READY_WAIT
         while not self.idle() and not self._failed and time.monotonic() < deadline:
             time.sleep(0.01)
         return self
@@ -113,6 +119,9 @@ def _counted(take: Any, answers: list[bool]) -> Any:
         return result
 
     return counted
+
+
+READY_WAIT = 60.0  # seconds a test waits for its helper to be ready before the load starts
 
 
 def _load(data: bytes) -> Outcome:
@@ -175,21 +184,85 @@ def test_an_exponent_halfway_turns_the_block_path_off_from_there_on(answered: li
     assert answered.count(True) >= 5
 
 
-@pytest.mark.parametrize("program", [
-    "import sys; sys.exit(3)",  # never ready
-    "import sys; print('ready', flush=True); sys.stdin.readline()",  # takes one block, then dies
-    "import sys, time; print('ready', flush=True); sys.stdin.readline(); time.sleep(600)",  # never answers
-    "import sys; print('ready', flush=True); [print('/etc/hostname', flush=True) for _ in sys.stdin]",  # lies
-    "import sys; print('hello', flush=True); sys.stdin.read()",  # not a helper
-], ids=["dies at once", "dies on the first block", "hangs", "answers outside its folder", "says something else"])
-def test_a_helper_that_fails_costs_only_time(program: str, process_answered: list[bool], tmp_path: Path,
+READY = f"print({helper._ready_line().decode()!r}, flush=True)"
+ANSWER = ("import pathlib, sys; {ready}\nfor line in sys.stdin:\n"
+          "    answer = pathlib.Path(line.strip()).with_suffix('.answer')\n"
+          "    answer.write_bytes({payload})\n    print(answer, flush=True)")
+BROKEN_HELPERS = {  # program, whether it is ever handed a block
+    "dies at once": ("import sys; sys.exit(3)", False),
+    "never ready, never ends": ("import time; time.sleep(600)", False),
+    "another package": ("import sys; print('ready /somewhere/else/incidents', flush=True); sys.stdin.read()", False),
+    "says something else": ("import sys; print('hello', flush=True); sys.stdin.read()", False),
+    "dies on the first block": (f"import sys; {READY}; sys.stdin.readline()", True),
+    "hangs": (f"import sys, time; {READY}; sys.stdin.readline(); time.sleep(600)", True),
+    "answers outside its folder": (f"import sys; {READY}; [print('/etc/hostname', flush=True) for _ in sys.stdin]",
+                                   True),
+    "answers a broken pickle": (ANSWER.format(ready=READY, payload="b'cincidents.model\\nnope\\n.'"), True),
+    "answers garbage shapes": (ANSWER.format(ready=READY, payload=(
+        "__import__('pickle').dumps(__import__('incidents.model').model._unpickled_block(0, {}, "
+        "__import__('numpy').array([b'nonsense'], dtype=object), __import__('numpy').zeros(0, 'int64'), "
+        "__import__('numpy').zeros(0, 'datetime64[s]'), []))")), True),
+    "answers a block of another size": (ANSWER.format(ready=READY, payload=(
+        "__import__('pickle').dumps(__import__('incidents.model').model.PreparedBlock(3, {}, "
+        "__import__('numpy').array([None] * 3, dtype=object), __import__('numpy').zeros(0, 'int64'), "
+        "__import__('numpy').zeros(0, 'datetime64[s]'), []))")), True),
+}
+
+
+@pytest.mark.parametrize("name", BROKEN_HELPERS)
+def test_a_helper_that_fails_costs_only_time(name: str, process_answered: list[bool], tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    program, asked = BROKEN_HELPERS[name]
     monkeypatch.setattr(helper, "helper_command", lambda: [sys.executable, "-c", program])
     monkeypatch.setattr(helper, "_ANSWER_SECONDS", 2.0)
+    if not asked:
+        monkeypatch.setattr(sys.modules[__name__], "READY_WAIT", 3.0)
+    before = _children()
     _compare(_file(SYNTHETIC[:600]))
-    assert not any(process_answered)
+    # the blocks it held when it failed (at most HELD), then never asked again
+    assert not any(process_answered) and (1 <= len(process_answered) <= helper.HELD if asked else not process_answered)
     assert Path("/etc/hostname").exists()
-    assert not list(tmp_path.iterdir())
+    assert not list(tmp_path.iterdir())  # its folder removed
+    assert _children() == before  # and the process stopped and reaped
+
+
+def _children() -> set[int]:
+    """This process's child processes (zombies included)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid():
+            found.add(int(stat.parent.name))
+    return found
+
+
+def test_the_helper_runs_this_package_not_one_in_the_working_folder(answered: list[bool], tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    impostor = tmp_path / "work" / "incidents"
+    impostor.mkdir(parents=True)
+    marker = tmp_path / "impostor-ran"
+    (impostor / "__init__.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\n")
+    (impostor / "helper.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\n")
+    monkeypatch.chdir(impostor.parent)
+    _compare(_file(SYNTHETIC[:600]))
+    assert not marker.exists()
+    assert answered.count(True) >= 5 or not isinstance(answered, list)
+
+
+def test_a_process_with_many_open_files_still_gets_its_helper(process_answered: list[bool]) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+    opened = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]  # descriptors past select()'s 1024
+    try:
+        _compare(_file(SYNTHETIC[:600]))
+    finally:
+        for descriptor in opened:
+            os.close(descriptor)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert process_answered.count(True) >= 5
 
 
 def test_a_script_without_a_main_guard_runs_once(tmp_path: Path) -> None:
@@ -219,3 +292,25 @@ def test_a_script_without_a_main_guard_runs_once(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["1500", "True"]
     assert runs.read_text() == "ran\n"
+
+
+def _parquet_rewrite(index: int, text: str) -> str:
+    if index == 130:
+        return text.replace('"status":"', '"status":"un', 1)  # not a status
+    if index == 300:
+        return text[:-1]  # not JSON
+    if index % 97 == 5:
+        return text.replace('{"', '{ "', 1)  # a blank: that batch one record at a time
+    return text
+
+
+@pytest.mark.parametrize("rewrite", [None, _parquet_rewrite], ids=["plain", "broken records"])
+def test_geoparquet_loads_the_same_with_the_helper(rewrite: Any, answered: list[bool], tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store, "_BATCH_ROWS", 16)
+    path = _parquet_with_records(tmp_path, SYNTHETIC[:800], rewrite)
+    with_helper = outcome(lambda: load_incidents(path, nested=False))
+    monkeypatch.setenv(helper.HELPER_ENV, "0")
+    assert_same(with_helper, outcome(lambda: load_incidents(path, nested=False)))
+    assert with_helper[0] == ("loaded" if rewrite is None else "refused")
+    assert answered.count(True) >= 5
