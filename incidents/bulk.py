@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -22,7 +21,7 @@ from typing import Any, Final
 import msgspec
 
 from .blocks import Block, check_block
-from .helper import BlockHelper, HelperFailed
+from .helper import AGAIN, Answer, BlockHelper, InOrder, Mark
 from .model import PreparedBlock
 from .quickcheck import quick_row
 from .reader import MAX_DEPTH, needs_second_look, too_deep
@@ -40,21 +39,13 @@ _encode: Final = msgspec.json.Encoder().encode
 _format: Final = msgspec.json.format
 
 
-class _Mark:
-    """A block's state while it waits: handed to the helper, or to be checked again here."""
+@dataclass(frozen=True, slots=True)
+class _Block:
+    """A block on its way: its text, the number its features were checked with, its lines."""
 
-
-_HANDED: Final = _Mark()
-_AGAIN: Final = _Mark()
-_MOST_WAITING: Final = 4  # blocks checked ahead of one the helper holds: what a load holds besides the frame
-
-
-@dataclass(slots=True)
-class _Waiting:
-    block: bytes
-    first: int  # the number its features were checked with
+    text: bytes
+    first: int
     lines: int
-    checked: Block | PreparedBlock | _Mark | None
 
 
 class LineReader:
@@ -68,8 +59,7 @@ class LineReader:
         self._collector = collector
         self._on_block = on_block
         self._blocks = blocks
-        self._helper = helper
-        self._waiting: deque[_Waiting] = deque()  # blocks checked (or being checked by the helper), to add in order
+        self._in_order: InOrder[_Block] = InOrder(helper, self._finish_block)  # blocks checked here or by the helper
         self._pending = b""
         self._members: dict[str, Any] | None = None
         self._second_look = SecondLook()
@@ -126,44 +116,22 @@ class LineReader:
             return
         lines = block.count(_SEPARATOR) + 1
         # numbered as if each block waiting held a feature a line (one that did not is checked again when added)
-        first = self._collector.count + 1 + sum(entry.lines for entry in self._waiting)
-        helper = self._helper
-        if helper is not None:
-            self._collect(wait=False)
-            if helper.idle() and helper.hand(block, file=self._collector.file, first=first):
-                self._waiting.append(_Waiting(block, first, lines, _HANDED))
-                self._add_ready()
-                return
-        self._waiting.append(_Waiting(block, first, lines, check_block(block, file=self._collector.file, first=first)))
-        self._collect(wait=len(self._waiting) > _MOST_WAITING)
-        self._add_ready()
+        first = self._collector.count + 1 + sum(waiting.lines for waiting in self._in_order.waiting())
+        file = self._collector.file
+        self._in_order.add(_Block(block, first, lines),
+                           hand=lambda helper: helper.hand(block, file=file, first=first),
+                           check=lambda: check_block(block, file=file, first=first))
 
-    def _collect(self, *, wait: bool) -> None:
-        """Note the helper's answers that are there (or ``wait`` for the first one it owes)."""
-        helper = self._helper
-        while helper is not None and helper.held() and (wait or helper.answered()):
-            wait = False
-            entry = next(entry for entry in self._waiting if entry.checked is _HANDED)
-            try:
-                entry.checked = helper.take()
-            except HelperFailed:
-                entry.checked = _AGAIN
-
-    def _add_ready(self) -> None:
-        """Add the blocks waiting, in order, up to the one the helper is still checking."""
-        while self._waiting and self._waiting[0].checked is not _HANDED:
-            entry = self._waiting.popleft()
-            checked = entry.checked
-            if checked is _AGAIN or entry.first != self._collector.count + 1:
-                checked = check_block(entry.block, file=self._collector.file, first=self._collector.count + 1)
-            assert not isinstance(checked, _Mark)
-            self._add(entry.block, checked)
+    def _finish_block(self, block: _Block, answer: Answer) -> None:
+        checked = answer
+        if checked is AGAIN or block.first != self._collector.count + 1:
+            checked = check_block(block.text, file=self._collector.file, first=self._collector.count + 1)
+        assert not isinstance(checked, Mark)
+        self._add(block.text, checked)
 
     def _add_waiting(self) -> None:
         """Add every block waiting, waiting for the helper's answers."""
-        while self._waiting:
-            self._collect(wait=True)
-            self._add_ready()
+        self._in_order.flush()
 
     def _add(self, block: bytes, checked: Block | PreparedBlock | None) -> None:
         if checked is None:
