@@ -10,9 +10,10 @@ outside the repo, and reused by later runs.
 
 Each step group runs in its own Python process, which reports its own peak resident memory:
 
-- ``cold``: ``load_incidents(path, nested=False, cache=True)`` with ``INCIDENTS_CACHE_DIR`` an empty folder, for
-  the GeoJSON and for the GeoParquet file ``incidents convert`` wrote (timed until it returns: a large dataset's
-  cache entry is then written by a thread, waited for before the next run);
+- ``cold``, ``cold-parquet``: ``load_incidents(path, nested=False, cache=True)`` with ``INCIDENTS_CACHE_DIR`` an
+  empty folder, for the GeoJSON and (in a process of its own) for the GeoParquet file ``incidents convert`` wrote
+  (timed until it returns: a large dataset's cache entry is then written by a thread, waited for before the next
+  run);
 - ``ours``: the same loads again (cache hits), the filters, ``build_map`` rendered to HTML, GeoJSON exports
   written to a file a piece at a time (``geojson_pieces``, as ``incidents export -o FILE`` does);
 - ``naive``: ``geopandas.read_file`` / ``read_parquet``, row-wise ``DataFrame.apply`` filters, one
@@ -31,6 +32,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import sys
 import tempfile
@@ -46,7 +48,8 @@ from benchkit import Timing, megabytes, note, seconds, timed
 
 SCRIPT: Final = Path(__file__).resolve()
 NAIVE_APP: Final = SCRIPT.parent / "naive_app.py"
-PHASES: Final = ("cold", "ours", "naive", "app", "naive-app")
+PHASES: Final = ("cold", "cold-parquet", "ours", "naive", "app", "naive-app")
+_FIRST_LOADS: Final = PHASES[:2]  # always run: the others need the warm cache they leave behind
 # The ~10% filter: verified (about 30% of the synthetic data) in a window of about a third of its 11 years.
 TENTH_STATUSES: Final = frozenset({"verified"})
 TENTH_FROM: Final = "2015-01-01"
@@ -75,7 +78,8 @@ ROWS: Final = (
     ("app_tenth_bytes", "dashboard elements, ~10% shown", "MB"),
     ("export_all", "export GeoJSON, all", "s"),
     ("export_tenth", "export GeoJSON, ~10%", "s"),
-    ("rss_first_load", "peak RSS: first loads", "MB"),
+    ("rss_first_load", "peak RSS: first load, GeoJSON", "MB"),
+    ("rss_first_load_parquet", "peak RSS: first load, GeoParquet", "MB"),
     ("rss_work", "peak RSS: load, filter, map, export", "MB"),
     ("rss_app", "peak RSS: dashboard (AppTest)", "MB"),
 )
@@ -118,21 +122,25 @@ def _fresh_caches(scratch: Path, warm: Path, repeat: int) -> Callable[[], None]:
     return before
 
 
-def phase_cold(args: argparse.Namespace, geo: Path, parquet: Path, warm: Path) -> Measures:
+def phase_cold(args: argparse.Namespace, path: Path, warm: Path, *, parquet: bool) -> Measures:
+    """One first load, in a process of its own: its peak memory is that load's."""
     from incidents import load_incidents
     from incidents.cache import wait_for_writes
 
+    key, rss_key = ("load_parquet_first", "rss_first_load_parquet") if parquet else ("load_geojson_first",
+                                                                                    "rss_first_load")
+    if not parquet and any(warm.iterdir()):
+        raise RuntimeError(f"{warm} should start empty")
     measures: Measures = {}
-    for key, path in (("load_geojson_first", geo), ("load_parquet_first", parquet)):
-        if any(warm.iterdir()) and key == "load_geojson_first":
-            raise RuntimeError(f"{warm} should start empty")
-        before = _fresh_caches(args.scratch, warm, args.repeat)
-        timing = timed(partial(load_incidents, path, nested=False, cache=True), args.repeat, before=before)
-        dataset = timing.result
-        size = megabytes(path.stat().st_size / 1e6)
-        _put(measures, key, "ours", timing.median, f"{len(dataset):,} incidents, {size}")
-        wait_for_writes()
-    _put(measures, "rss_first_load", "ours", benchkit.peak_rss_mb(), "process: both first loads")
+    before = _fresh_caches(args.scratch, warm, args.repeat)
+    timing = timed(partial(load_incidents, path, nested=False, cache=True), args.repeat, before=before)
+    size = megabytes(path.stat().st_size / 1e6)
+    _put(measures, key, "ours", timing.median, f"{len(timing.result):,} incidents, {size}")
+    wait_for_writes()
+    helper = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # kB: the largest helper process's
+    _put(measures, rss_key, "ours", benchkit.peak_rss_mb(),
+         f"process: {'GeoParquet' if parquet else 'GeoJSON'} first loads, cache entries written"
+         + (f"; its helper process: {helper:.0f} MB" if helper else ""))
     return measures
 
 
@@ -438,10 +446,11 @@ def worker(args: argparse.Namespace) -> int:
     geo = benchkit.geojson_path(args.data_dir, args.size, args.seed)
     parquet = benchkit.parquet_path(args.data_dir, args.size, args.seed)
     warm = args.scratch / "warm"
-    if args.worker != "cold":
+    if args.worker not in _FIRST_LOADS:
         os.environ["INCIDENTS_CACHE_DIR"] = str(warm)
-    if args.worker == "cold":
-        measures = phase_cold(args, geo, parquet, warm)
+    if args.worker in _FIRST_LOADS:
+        measures = phase_cold(args, parquet if args.worker == "cold-parquet" else geo, warm,
+                              parquet=args.worker == "cold-parquet")
     elif args.worker == "ours":
         measures = phase_ours(args, geo, parquet)
     elif args.worker == "naive":
@@ -464,9 +473,7 @@ def measure_size(args: argparse.Namespace, n: int) -> Measures:
         (scratch / "warm").mkdir()
         common = ["--size", str(n), "--seed", str(args.seed), "--data-dir", str(args.data_dir), "--repeat",
                   str(args.repeat), "--scratch", str(scratch), "--naive-limit", str(args.naive_limit)]
-        phases = [p for p in PHASES if p not in args.skip]
-        if "cold" not in phases:  # the others need the warm cache the first loads leave behind
-            phases.insert(0, "cold")
+        phases = [*_FIRST_LOADS, *(p for p in PHASES if p not in args.skip and p not in _FIRST_LOADS)]
         for phase in phases:
             per_marker = merged.get("_per_marker")
             if phase == "naive-app" and per_marker is not None:
@@ -516,7 +523,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--naive-limit", type=float, default=60.0,
                         help="seconds: a naive step estimated to take longer is skipped; repeats stop within it")
     parser.add_argument("--skip", type=lambda text: [p.strip() for p in text.split(",") if p.strip()], default=[],
-                        help=f"step groups not to run: {', '.join(PHASES[1:])}")
+                        help=f"step groups not to run: {', '.join(PHASES[2:])}")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown (for the docs)")
     parser.add_argument("--json", type=Path, help="also write every measurement to this file")
     parser.add_argument("--from-json", type=Path, metavar="FILE",
@@ -530,7 +537,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     benchkit.bench_environment()
-    unknown = set(args.skip) - set(PHASES[1:])
+    unknown = set(args.skip) - set(PHASES[2:])
     if unknown:
         build_parser().error(f"--skip: unknown step group {', '.join(sorted(unknown))}")
     if args.worker:
