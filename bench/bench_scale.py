@@ -32,7 +32,6 @@ import argparse
 import json
 import os
 import re
-import resource
 import shutil
 import sys
 import tempfile
@@ -137,10 +136,9 @@ def phase_cold(args: argparse.Namespace, path: Path, warm: Path, *, parquet: boo
     size = megabytes(path.stat().st_size / 1e6)
     _put(measures, key, "ours", timing.median, f"{len(timing.result):,} incidents, {size}")
     wait_for_writes()
-    helper = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # kB: the largest helper process's
+    # (not the helper process's: a child's ru_maxrss starts from its parent's at the moment it was started)
     _put(measures, rss_key, "ours", benchkit.peak_rss_mb(),
-         f"process: {'GeoParquet' if parquet else 'GeoJSON'} first loads, cache entries written"
-         + (f"; its helper process: {helper:.0f} MB" if helper else ""))
+         f"process: {'GeoParquet' if parquet else 'GeoJSON'} first loads, cache entries written")
     return measures
 
 
