@@ -337,3 +337,34 @@ def test_a_cache_entry_that_cannot_be_written_costs_only_speed(tmp_path: Path, m
     assert len(dataset) == 6 and not content_cache.entry_path(dataset.files[0].sha256).exists()
     assert not [p for p in content_cache.cache_dir().iterdir() if p.suffix == ".partial"]
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_the_heap_a_large_load_freed_is_handed_back_before_its_entry_is_laid_out(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "syria.geojson"
+    shutil.copy(BUNDLED, path)
+    monkeypatch.setenv(content_cache.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setattr(content_cache, "BACKGROUND_ROWS", 1)
+    calls: list[str] = []
+
+    class Libc:
+        def malloc_trim(self, pad: int) -> int:
+            calls.append(f"trim {pad}")
+            return 1
+
+    layout = store_module.arrow_table
+    monkeypatch.setattr(content_cache.ctypes, "CDLL", lambda name: Libc())
+    monkeypatch.setattr(store_module, "arrow_table", lambda dataset: calls.append("layout") or layout(dataset))
+    load_incidents(path, cache=True, nested=False)
+    content_cache.wait_for_writes()
+    assert calls == ["trim 0", "layout"]
+
+    def no_libc(name: object) -> Any:
+        raise OSError("no such library")
+
+    monkeypatch.setattr(content_cache.ctypes, "CDLL", no_libc)  # elsewhere than glibc: nothing to hand back
+    path.write_text(path.read_text().replace("Khan Sheikhoun", "Khan Shaykhun", 1))  # new content: a first load
+    again = load_incidents(path, cache=True, nested=False)
+    content_cache.wait_for_writes()
+    assert len(again) == 6 and content_cache.entry_path(again.files[0].sha256).is_file()
+    assert calls == ["trim 0", "layout", "layout"]
