@@ -100,9 +100,12 @@ def store(content_sha256: str, dataset: Dataset) -> None:
                 _WRITING.discard(thread)
 
     thread = threading.Thread(target=write, name=f"incidents-cache-{content_sha256[:12]}")
-    with _WRITING_LOCK:
+    with _WRITING_LOCK:  # started under the lock: wait_for_writes never meets a thread not started yet
+        try:
+            thread.start()
+        except RuntimeError:  # no thread to be had: the entry is not written (it only costs speed)
+            return
         _WRITING.add(thread)
-    thread.start()
 
 
 def _give_back_freed_memory() -> None:

@@ -90,6 +90,7 @@ class BlockHelper:
         self._ready = False
         self._held = 0
         self._handed = 0
+        self._owed: deque[Path] = deque()  # the answer files owed, in the order the blocks were handed over
         self._failed = False
 
     def __enter__(self) -> BlockHelper:
@@ -144,6 +145,7 @@ class BlockHelper:
             self._fail()
             return False
         self._held += 1
+        self._owed.append(request.with_suffix(".answer"))
         return True
 
     def answered(self) -> bool:
@@ -155,6 +157,7 @@ class BlockHelper:
         :class:`HelperFailed` when there is none."""
         assert self._held > 0
         self._held -= 1
+        expected = self._owed.popleft()
         if self._failed:
             raise HelperFailed("the helper failed before")
         line = self._line(wait=_ANSWER_SECONDS)
@@ -162,8 +165,8 @@ class BlockHelper:
             if line is None:
                 raise HelperFailed("no answer")
             answer_file = Path(os.fsdecode(line))
-            if answer_file.parent != self._folder:
-                raise HelperFailed(f"an answer outside the helper's folder: {line!r}")
+            if answer_file != expected:  # outside its folder, or for another block
+                raise HelperFailed(f"an answer not for the block owed ({expected.name}): {line!r}")
             data = answer_file.read_bytes()
             answer_file.unlink()
             answer = pickle.loads(data)

@@ -39,7 +39,7 @@ from .bulk import quick_row_or_read_whole, read_lines
 from .errors import IncidentDataError, Problem
 from .geocheck import country_mismatch_warnings
 from .helper import AGAIN, Answer, BlockHelper, InOrder, Mark, helper_wanted
-from .model import Dataset, FrameBuilder, SourceFile, expand_nested, frame_from_rows
+from .model import Dataset, FrameBuilder, PreparedBlock, SourceFile, expand_nested, frame_from_rows
 from .quickcheck import quick_row
 from .reader import check_size, max_bytes_from_env, parse_json_bytes, read_file_bytes
 from .store import PARQUET_SUFFIXES, batch_features, geoparquet_batches
@@ -259,7 +259,12 @@ class _ThreadedDigest:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def update(self, chunk: bytes) -> None:
-        self._pending.append(self._pool.submit(self._digest.update, chunk))
+        try:
+            self._pending.append(self._pool.submit(self._digest.update, chunk))
+        except RuntimeError:  # no thread to be had: hashed here, after what is pending
+            while self._pending:
+                self._pending.popleft().result()
+            self._digest.update(chunk)
         while len(self._pending) > 2:  # a few chunks held at most
             self._pending.popleft().result()
 
@@ -341,7 +346,8 @@ def _check_parquet_batches(path: Path, source: SourceFile, helper: BlockHelper |
         return check_records(records, shapes, file=source.name, first=first)
 
     def finish(batch: Batch, answer: Answer) -> None:
-        checked = check(batch) if answer is AGAIN else answer
+        wrong = isinstance(answer, PreparedBlock) and answer.count != len(batch[0])  # not this batch's: checked here
+        checked = check(batch) if answer is AGAIN or wrong else answer
         if checked is None:
             records, shapes, first = batch
             for feature in batch_features(records, shapes, first, name=source.name, problems=problems):

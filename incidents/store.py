@@ -116,7 +116,8 @@ def _table(dataset: Dataset, *, wkb: np.ndarray | None = None) -> pa.Table:
             columns[name] = pa.array(series.astype(object).where(series.notna(), None).tolist(),
                                      type=pa.large_string())
         else:
-            columns[name] = pa.array(series.to_numpy())
+            # a copy: the frame's own array could be edited while a thread writes the cache entry
+            columns[name] = pa.array(series.to_numpy(copy=True))
     geometry = frame.geometry.to_numpy()
     columns["geometry"] = pa.array(shapely.to_wkb(geometry) if wkb is None else wkb, type=pa.binary())
     columns["history_dates"] = dates

@@ -202,6 +202,20 @@ BROKEN_HELPERS = {  # program, whether it is ever handed a block
         "__import__('pickle').dumps(__import__('incidents.model').model._unpickled_block(0, {}, "
         "__import__('numpy').array([b'nonsense'], dtype=object), __import__('numpy').zeros(0, 'int64'), "
         "__import__('numpy').zeros(0, 'datetime64[s]'), []))")), True),
+    "answers two blocks in the wrong order": (
+        f"import pathlib, pickle, sys; from incidents.blocks import check_block; "
+        f"from incidents.model import prepare_block; {READY}\n"
+        "def answer(line):\n"
+        "    request = pathlib.Path(line.strip()); kind, block, file, first = pickle.loads(request.read_bytes())\n"
+        "    checked = check_block(block, file=file, first=first)\n"
+        "    path = request.with_suffix('.answer')\n"
+        "    path.write_bytes(pickle.dumps(None if checked is None else prepare_block(checked)))\n"
+        "    return path\n"
+        "while (first := sys.stdin.readline()):\n"
+        "    second = sys.stdin.readline()\n"
+        "    answers = [answer(first)] + ([answer(second)] if second else [])\n"
+        "    for path in reversed(answers):\n"
+        "        print(path, flush=True)", True),
     "answers a block of another size": (ANSWER.format(ready=READY, payload=(
         "__import__('pickle').dumps(__import__('incidents.model').model.PreparedBlock(3, {}, "
         "__import__('numpy').array([None] * 3, dtype=object), __import__('numpy').zeros(0, 'int64'), "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -368,3 +369,44 @@ def test_the_heap_a_large_load_freed_is_handed_back_before_its_entry_is_laid_out
     content_cache.wait_for_writes()
     assert len(again) == 6 and content_cache.entry_path(again.files[0].sha256).is_file()
     assert calls == ["trim 0", "layout", "layout"]
+
+
+def test_a_cache_entry_written_after_the_load_returns_holds_what_was_checked_not_later_edits(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "syria.geojson"
+    shutil.copy(BUNDLED, path)
+    monkeypatch.setenv(content_cache.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setattr(content_cache, "BACKGROUND_ROWS", 1)
+    release = threading.Event()
+    write = store_module.write_arrow_table
+
+    def later(table: Any, where: str) -> None:
+        release.wait(30)
+        write(table, where)
+
+    monkeypatch.setattr(store_module, "write_arrow_table", later)
+    first = load_incidents(path, cache=True, nested=False)
+    checked = first.frame[["feature", "anchor_lat", "source_count"]].copy()
+    first.frame.loc[0, "feature"] = 999  # the caller's own edits, made while the entry is being written
+    first.frame.loc[0, "anchor_lat"] = 12.5
+    first.frame.loc[1, "source_count"] = -1
+    release.set()
+    content_cache.wait_for_writes()
+    again = load_incidents(path, cache=True, nested=False)
+    pd.testing.assert_frame_equal(again.frame[["feature", "anchor_lat", "source_count"]], checked)
+
+
+def test_no_thread_for_the_cache_entry_costs_only_speed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "syria.geojson"
+    shutil.copy(BUNDLED, path)
+    monkeypatch.setenv(content_cache.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setattr(content_cache, "BACKGROUND_ROWS", 1)
+
+    def no_thread(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", no_thread)
+    dataset = load_incidents(path, cache=True, nested=False)  # the file hashed without its thread too
+    content_cache.wait_for_writes()  # nothing to wait for, and no error
+    assert len(dataset) == 6 and not content_cache.entry_path(dataset.files[0].sha256).exists()
+    assert dataset.files[0].sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
