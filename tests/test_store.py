@@ -295,12 +295,20 @@ def test_a_parquet_record_that_is_not_utf8_is_reported_not_raised(tmp_path: Path
         load_incidents(tmp_path / "bad.parquet")
 
 
-def test_a_large_dataset_is_cached_by_a_thread_after_the_load_returns(tmp_path: Path,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def threaded_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the bundled dataset, an empty cache of its own, and every dataset large enough for its cache entry
+    to be written by a thread."""
     path = tmp_path / "syria.geojson"
     shutil.copy(BUNDLED, path)
-    monkeypatch.setenv(content_cache.CACHE_ENV, str(tmp_path / "cache"))  # an empty cache of its own
+    monkeypatch.setenv(content_cache.CACHE_ENV, str(tmp_path / "cache"))
     monkeypatch.setattr(content_cache, "BACKGROUND_ROWS", 1)
+    return path
+
+
+def test_a_large_dataset_is_cached_by_a_thread_after_the_load_returns(threaded_entry: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    path = threaded_entry
     started, release = threading.Event(), threading.Event()
     original = store_module.write_arrow_table
 
@@ -322,12 +330,9 @@ def test_a_large_dataset_is_cached_by_a_thread_after_the_load_returns(tmp_path: 
     pd.testing.assert_frame_equal(first.history, again.history)
 
 
-def test_a_cache_entry_that_cannot_be_written_costs_only_speed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+def test_a_cache_entry_that_cannot_be_written_costs_only_speed(threaded_entry: Path, monkeypatch: pytest.MonkeyPatch,
                                                                capfd: pytest.CaptureFixture[str]) -> None:
-    path = tmp_path / "syria.geojson"
-    shutil.copy(BUNDLED, path)
-    monkeypatch.setenv(content_cache.CACHE_ENV, str(tmp_path / "cache"))
-    monkeypatch.setattr(content_cache, "BACKGROUND_ROWS", 1)
+    path = threaded_entry
 
     def broken(table: Any, where: str) -> None:
         raise RuntimeError("disk on fire")
@@ -341,11 +346,8 @@ def test_a_cache_entry_that_cannot_be_written_costs_only_speed(tmp_path: Path, m
 
 
 def test_the_heap_a_large_load_freed_is_handed_back_before_its_entry_is_laid_out(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "syria.geojson"
-    shutil.copy(BUNDLED, path)
-    monkeypatch.setenv(content_cache.CACHE_ENV, str(tmp_path / "cache"))
-    monkeypatch.setattr(content_cache, "BACKGROUND_ROWS", 1)
+        threaded_entry: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = threaded_entry
     calls: list[str] = []
 
     class Libc:
@@ -372,11 +374,8 @@ def test_the_heap_a_large_load_freed_is_handed_back_before_its_entry_is_laid_out
 
 
 def test_a_cache_entry_written_after_the_load_returns_holds_what_was_checked_not_later_edits(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "syria.geojson"
-    shutil.copy(BUNDLED, path)
-    monkeypatch.setenv(content_cache.CACHE_ENV, str(tmp_path / "cache"))
-    monkeypatch.setattr(content_cache, "BACKGROUND_ROWS", 1)
+        threaded_entry: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = threaded_entry
     release = threading.Event()
     write = store_module.write_arrow_table
 
@@ -396,11 +395,9 @@ def test_a_cache_entry_written_after_the_load_returns_holds_what_was_checked_not
     pd.testing.assert_frame_equal(again.frame[["feature", "anchor_lat", "source_count"]], checked)
 
 
-def test_no_thread_for_the_cache_entry_costs_only_speed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "syria.geojson"
-    shutil.copy(BUNDLED, path)
-    monkeypatch.setenv(content_cache.CACHE_ENV, str(tmp_path / "cache"))
-    monkeypatch.setattr(content_cache, "BACKGROUND_ROWS", 1)
+def test_no_thread_for_the_cache_entry_costs_only_speed(threaded_entry: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    path = threaded_entry
 
     def no_thread(self: threading.Thread) -> None:
         raise RuntimeError("can't start new thread")
