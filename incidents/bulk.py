@@ -101,7 +101,7 @@ class LineReader:
         last = self._pending[: closing.start()]
         if last.strip(_BLANKS):
             self._block(last)
-        self._add_waiting()
+        self._in_order.flush()  # every block waiting added first
         if not last.strip(_BLANKS) and self._collector.count:  # "…},\n]}": a comma with no feature after it
             raise NotStreamable
         return self._members
@@ -111,7 +111,7 @@ class LineReader:
             raise NotStreamable
         look = self._second_look
         if self._blocks is None or look.exponents or look.upper_hex:
-            self._add_waiting()
+            self._in_order.flush()  # every block waiting added first
             self._by_feature(block)
             return
         lines = block.count(_SEPARATOR) + 1
@@ -128,10 +128,6 @@ class LineReader:
             checked = check_block(block.text, file=self._collector.file, first=self._collector.count + 1)
         assert not isinstance(checked, Mark)
         self._add(block.text, checked)
-
-    def _add_waiting(self) -> None:
-        """Add every block waiting, waiting for the helper's answers."""
-        self._in_order.flush()
 
     def _add(self, block: bytes, checked: Block | PreparedBlock | None) -> None:
         if checked is None:

@@ -17,6 +17,7 @@ ever saves time.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import pickle
@@ -62,6 +63,11 @@ def helper_wanted(size: int) -> bool:
             and size >= HELPER_FROM_BYTES)
 
 
+def helper_for(size: int) -> contextlib.AbstractContextManager[BlockHelper | None]:
+    """A helper for checking a file of ``size`` bytes, when it is worth one (:func:`helper_wanted`), else None."""
+    return BlockHelper() if helper_wanted(size) else contextlib.nullcontext()
+
+
 def helper_command() -> list[str]:
     """How the helper is started: this Python, this package — ``-P``: never a module from the working directory,
     nor the caller's main module (the package's folder is put first on its path, see :func:`_helper_environment`)."""
@@ -88,7 +94,6 @@ class BlockHelper:
         self._folder: Path | None = None
         self._lines = b""
         self._ready = False
-        self._held = 0
         self._handed = 0
         self._owed: deque[Path] = deque()  # the answer files owed, in the order the blocks were handed over
         self._failed = False
@@ -111,7 +116,7 @@ class BlockHelper:
 
     def idle(self) -> bool:
         """Ready for another block (started, and holding fewer than :data:`HELD`); never waits."""
-        if self._failed or self._held >= HELD:
+        if self._failed or len(self._owed) >= HELD:
             return False
         if not self._ready:
             line = self._line(wait=0.0)
@@ -124,7 +129,7 @@ class BlockHelper:
 
     def held(self) -> int:
         """How many blocks handed over are still to be taken."""
-        return self._held
+        return len(self._owed)
 
     def hand(self, block: bytes, *, file: str, first: int) -> bool:
         """Hand ``block`` over (only when :meth:`idle`); False when the helper failed."""
@@ -144,19 +149,16 @@ class BlockHelper:
         except (OSError, ValueError):
             self._fail()
             return False
-        self._held += 1
         self._owed.append(request.with_suffix(".answer"))
         return True
 
     def answered(self) -> bool:
         """Whether the answer for the first block held is there to take; never waits."""
-        return self._held > 0 and not self._failed and self._has_line(wait=0.0)
+        return bool(self._owed) and not self._failed and self._has_line(wait=0.0)
 
     def take(self) -> PreparedBlock | None:
         """The answer for the first block held: the block as arrays, or None (not ordinary). Raises
         :class:`HelperFailed` when there is none."""
-        assert self._held > 0
-        self._held -= 1
         expected = self._owed.popleft()
         if self._failed:
             raise HelperFailed("the helper failed before")

@@ -38,7 +38,7 @@ from .blocks import Block, check_records
 from .bulk import quick_row_or_read_whole, read_lines
 from .errors import IncidentDataError, Problem
 from .geocheck import country_mismatch_warnings
-from .helper import AGAIN, Answer, BlockHelper, InOrder, Mark, helper_wanted
+from .helper import AGAIN, Answer, BlockHelper, InOrder, Mark, helper_for
 from .model import Dataset, FrameBuilder, PreparedBlock, SourceFile, expand_nested, frame_from_rows
 from .quickcheck import quick_row
 from .reader import check_size, max_bytes_from_env, parse_json_bytes, read_file_bytes
@@ -229,7 +229,7 @@ def _check_stream(chunks: Callable[[], Iterable[bytes]], *, name: str, progress:
     Raises :class:`NotStreamable` when it is not plain JSON (the whole-file reader then says what is wrong).
     """
     try:
-        with BlockHelper() if helper_wanted(size) else contextlib.nullcontext() as helper:
+        with helper_for(size) as helper:
             return _check_chunks(chunks(), name=name, progress=progress, by_lines=True, helper=helper)
     except ReadWhole:
         raise
@@ -329,7 +329,7 @@ def _check_features(features: Iterable[Any], problems: list[Problem], source: So
 def _check_parquet(path: Path, source: SourceFile) -> Dataset:
     """Check an incident GeoParquet file: a batch of ordinary records at once (a large file's every other batch by
     a helper process), any other one record at a time."""
-    with BlockHelper() if helper_wanted(source.size) else contextlib.nullcontext() as helper:
+    with helper_for(source.size) as helper:
         return _check_parquet_batches(path, source, helper)
 
 

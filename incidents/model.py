@@ -116,9 +116,7 @@ class FrameBuilder:
         prepared = block if isinstance(block, PreparedBlock) else prepare_block(block)
         if self._rows:
             self._flush()
-        self._history["row"].append(prepared.history_rows + self.rows)
-        self._history["date"].append(prepared.history_dates)
-        self._history["status"].append(prepared.history_statuses)
+        self._add_history(prepared.history_rows + self.rows, prepared.history_dates, prepared.history_statuses)
         for name, values in prepared.columns.items():
             self._chunks[name].append(values)
         self._chunks["geometry"].append(prepared.shapes)
@@ -158,16 +156,16 @@ class FrameBuilder:
             return
         first = self.rows - len(rows)
         self._add_history(np.array([first + i for i, row in enumerate(rows) for _ in row.history], dtype="int64"),
-                          [when for row in rows for when, _ in row.history],
+                          _datetime_array([when for row in rows for when, _ in row.history]),
                           [status for row in rows for _, status in row.history])
         for name, values in _columns(rows).items():
             self._chunks[name].append(_column_array(name, values))
         self._chunks["geometry"].append(_shapes([row.geometry for row in rows]))
         rows.clear()
 
-    def _add_history(self, rows: np.ndarray, dates: list[datetime], statuses: list[str]) -> None:
+    def _add_history(self, rows: np.ndarray, dates: np.ndarray, statuses: list[str]) -> None:
         self._history["row"].append(rows)
-        self._history["date"].append(_datetime_array(dates))
+        self._history["date"].append(dates)
         self._history["status"].append(statuses)
 
 

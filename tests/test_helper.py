@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 
 from incidents import bulk, helper, load_incidents, load_incidents_bytes, store, streaming
-from incidents import load as load_module
 from incidents.blocks import Block, check_block, check_records
 from incidents.model import PreparedBlock, prepare_block
 from incidents.synth import synthetic_features
@@ -72,7 +71,7 @@ def answered(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tm
     each block the helper was asked about, whether it answered."""
     if request.param != "helper process":
         seed = int(request.param[-1])
-        monkeypatch.setattr(load_module, "BlockHelper", lambda: InProcessHelper(seed))
+        monkeypatch.setattr(helper, "BlockHelper", lambda: InProcessHelper(seed))
         monkeypatch.setattr(InProcessHelper, "take", _counted(InProcessHelper.take, answers := []))
         monkeypatch.setattr(helper, "HELPER_FROM_BYTES", 0)
         monkeypatch.setattr(bulk, "BLOCK_BYTES", 8192)
