@@ -19,9 +19,9 @@ import pyarrow.compute as pc
 import shapely
 
 from .dates import DateError, format_day, format_range, parse_date
-from .model import Dataset
+from .model import Dataset, arrow_text
 from .rows import take_rows, take_series
-from .search import arrow_text, contains_all
+from .search import contains_all
 from .vocab import CATEGORIES, STATUSES, category_for
 
 # The URL query / export keys, in the order they are written.

@@ -282,6 +282,20 @@ _SECONDS: dict[datetime, int] = {}  # a moment's datetime64[s] value: incidents 
 _SECONDS_KEPT: Final = 200_000
 
 
+def is_arrow_text(column: pd.Series) -> bool:
+    """Whether a column holds its text in Arrow (as the frame's text columns are made)."""
+    return isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow"
+
+
+def arrow_text(column: pd.Series) -> pa.ChunkedArray:
+    """A text column's Arrow chunks: as held (:func:`is_arrow_text`), else made from its Python strings as
+    ``large_string`` (missing values null)."""
+    if is_arrow_text(column):
+        return pa.chunked_array(pa.array(column.array))
+    return pa.chunked_array([pa.array(column.astype(object).where(column.notna(), None).tolist(),
+                                      type=pa.large_string())])
+
+
 def _datetime_array(values: list[datetime]) -> np.ndarray:
     """``values`` as ``datetime64[s]``, each distinct moment converted once."""
     seconds = _SECONDS

@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from .model import arrow_text, is_arrow_text
+
 Frame = TypeVar("Frame", bound=pd.DataFrame)
 
 
@@ -39,10 +41,9 @@ def take_series(series: pd.Series, positions: np.ndarray) -> pd.Series:
 
 def _chunked_text(series: pd.Series) -> pa.ChunkedArray | None:
     """The Arrow chunks behind a text column held in more than one chunk, else None."""
-    dtype = series.dtype
-    if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
+    if not is_arrow_text(series):
         return None
-    chunks = pa.chunked_array(pa.array(series.array))
+    chunks = arrow_text(series)
     return chunks if chunks.num_chunks > 1 else None
 
 

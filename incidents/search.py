@@ -13,6 +13,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .model import arrow_text
+
 _THREADED_BYTES: Final = 16 * 1024 * 1024  # below this one thread is as fast
 _MAX_THREADS: Final = 4
 
@@ -26,14 +28,6 @@ def contains_all(column: pd.Series, terms: list[str]) -> np.ndarray:
     for term in terms:
         found &= _contains(text, term)
     return found
-
-
-def arrow_text(column: pd.Series) -> pa.ChunkedArray:
-    """A text column's Arrow chunks (as held, or made from Python strings; missing values are null)."""
-    if isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow":
-        return pa.chunked_array(pa.array(column.array))
-    return pa.chunked_array([pa.array(column.astype(object).where(column.notna(), None).tolist(),
-                                      type=pa.large_string())])
 
 
 def _contains(text: pa.ChunkedArray, term: str) -> np.ndarray:

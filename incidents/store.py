@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any, Final
 
@@ -23,7 +23,7 @@ import shapely
 
 from .bulk import plain_records
 from .errors import IncidentDataError, Problem
-from .model import DATETIME_UNIT, FLAT_COLUMNS, Dataset, SourceFile
+from .model import DATETIME_UNIT, FLAT_COLUMNS, Dataset, SourceFile, arrow_text, is_arrow_text
 from .reader import parse_json_bytes
 
 FORMAT_VERSION: Final = "1"
@@ -110,11 +110,8 @@ def _table(dataset: Dataset, *, wkb: np.ndarray | None = None) -> pa.Table:
         series = frame[name]
         if name in ("start_time", "end_time", "first_reported"):
             columns[name] = pa.array(series.to_numpy().astype("datetime64[s]"), type=pa.timestamp("s"))
-        elif isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
-            columns[name] = pa.chunked_array(pa.array(series.array)).cast(pa.large_string())  # the text as it is held
-        elif series.dtype == object or str(series.dtype) == "str":
-            columns[name] = pa.array(series.astype(object).where(series.notna(), None).tolist(),
-                                     type=pa.large_string())
+        elif is_arrow_text(series) or series.dtype == object or str(series.dtype) == "str":
+            columns[name] = arrow_text(series).cast(pa.large_string())  # Arrow text as it is held
         else:
             # a copy: the frame's own array could be edited while a thread writes the cache entry
             columns[name] = pa.array(series.to_numpy(copy=True))
@@ -155,25 +152,6 @@ def read_geoparquet(path: str | os.PathLike[str], *, name: str | None = None) ->
     label = name or os.fspath(path)
     table = _read_table(path, label)
     return _dataset_from_table(table, _provenance(table.schema, label), label)
-
-
-def geoparquet_features(path: str | os.PathLike[str], *, name: str | None = None,
-                        blocks: Callable[[pa.Array, np.ndarray, int], bool] | None = None,
-                        ) -> Iterator[dict[str, Any]]:
-    """The records of an incident GeoParquet file as GeoJSON Features, to be checked like those of a GeoJSON file;
-    read a batch at a time. Raises :class:`IncidentDataError` before the first (a file that is not incident
-    GeoParquet) or after the last (records that are not strict JSON, all of them listed).
-
-    ``blocks(records, shapes, first)`` is offered each batch first (the records' text column, their shapes, the
-    number of the first): when it returns True it has taken them (:func:`incidents.blocks.check_records`), and they
-    are not yielded."""
-    label = name or os.fspath(path)
-    problems: list[Problem] = []
-    for records, shapes, first in geoparquet_batches(path, name=label):
-        if blocks is None or not blocks(records, shapes, first):
-            yield from batch_features(records, shapes, first, name=label, problems=problems)
-    if problems:
-        raise IncidentDataError(problems)
 
 
 def geoparquet_batches(path: str | os.PathLike[str], *, name: str | None = None,
