@@ -82,17 +82,22 @@ def store(content_sha256: str, dataset: Dataset) -> None:
     """
     from .store import arrow_table, write_arrow_table
 
-    if len(dataset) >= BACKGROUND_ROWS:
+    background = len(dataset) >= BACKGROUND_ROWS
+    if background:
         _give_back_freed_memory()
     table = arrow_table(dataset)
     target, root = entry_path(content_sha256), cache_dir()
-    if len(dataset) < BACKGROUND_ROWS:
+
+    def write_entry() -> None:
         _write_atomically(target, lambda temporary: write_arrow_table(table, temporary), root=root)
+
+    if not background:
+        write_entry()
         return
 
     def write() -> None:
         try:
-            _write_atomically(target, lambda temporary: write_arrow_table(table, temporary), root=root)
+            write_entry()
         except Exception:  # a cache that cannot be written only costs speed, and never shows a traceback
             pass
         finally:

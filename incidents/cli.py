@@ -123,7 +123,9 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(json.dumps(summary, indent=2) if args.json else format_summary(summary), file=out)
         return EXIT_OK
     assert flt is not None
-    pieces = csv_pieces(dataset, flt) if args.format == "csv" else geojson_pieces(dataset, flt)
+    selection = flt.select(dataset)  # filtered once: for the file and for the count said after it
+    pieces = (csv_pieces(dataset, flt, selection=selection) if args.format == "csv"
+              else geojson_pieces(dataset, flt, selection=selection))
     bom = CSV_BOM if args.format == "csv" else b""
     if args.output == "-":
         out.flush()
@@ -136,7 +138,7 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             binary.flush()
         return EXIT_OK
     _write_file(args.output, pieces, bom=bom)
-    count = int(flt.mask(dataset)[0].sum())
+    count = len(selection)
     print(f"wrote {count} incident{'s' if count != 1 else ''} ({flt.describe()}) to {args.output}", file=err)
     return EXIT_OK
 

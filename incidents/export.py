@@ -17,7 +17,7 @@ import numpy as np
 import shapely
 
 from . import __version__
-from .filters import IncidentFilter
+from .filters import IncidentFilter, Selection
 from .model import NESTED_FIELDS, Dataset
 
 EXPORT_MEMBER: Final = "export"
@@ -67,10 +67,11 @@ def to_geojson(dataset: Dataset, flt: IncidentFilter, *, created: datetime | Non
 
 
 def geojson_pieces(dataset: Dataset, flt: IncidentFilter, *, created: datetime | None = None,
-                   features_per_piece: int = FEATURES_PER_PIECE) -> Iterator[str]:
+                   features_per_piece: int = FEATURES_PER_PIECE, selection: Selection | None = None
+                   ) -> Iterator[str]:
     """:func:`to_geojson`'s text in pieces of ``features_per_piece`` features, to write a large export to a file
-    without holding all of it."""
-    selected = flt.select(dataset)
+    without holding all of it; ``selection``: ``flt.select(dataset)`` when the caller has it already."""
+    selected = flt.select(dataset) if selection is None else selection
     header = {"type": "FeatureCollection", EXPORT_MEMBER: export_metadata(dataset, flt, len(selected),
                                                                           created=created)}
     opening = json.dumps(header, ensure_ascii=False)[:-1] + ', "features": ['
@@ -111,14 +112,16 @@ def to_csv(dataset: Dataset, flt: IncidentFilter) -> str:
     return "".join(csv_pieces(dataset, flt))
 
 
-def csv_pieces(dataset: Dataset, flt: IncidentFilter, *, rows_per_piece: int = FEATURES_PER_PIECE
-               ) -> Iterator[str]:
-    """:func:`to_csv`'s text in pieces of ``rows_per_piece`` rows (the first piece is the header row)."""
+def csv_pieces(dataset: Dataset, flt: IncidentFilter, *, rows_per_piece: int = FEATURES_PER_PIECE,
+               selection: Selection | None = None) -> Iterator[str]:
+    """:func:`to_csv`'s text in pieces of ``rows_per_piece`` rows (the first piece is the header row);
+    ``selection`` as for :func:`geojson_pieces`."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     yield buffer.getvalue()
-    for piece in flt.select(dataset).pieces(columns=_CSV_FRAME_COLUMNS, rows=rows_per_piece):
+    selected = flt.select(dataset) if selection is None else selection
+    for piece in selected.pieces(columns=_CSV_FRAME_COLUMNS, rows=rows_per_piece):
         buffer.seek(0)
         buffer.truncate()
         _write_rows(writer, piece, as_of=bool(flt.as_of))

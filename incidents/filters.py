@@ -113,18 +113,7 @@ class IncidentFilter:
 
         ``columns`` limits the result to those columns (cheaper when only counts are needed).
         """
-        keep, status = self.mask(dataset)
-        frame = dataset.frame if columns is None else dataset.frame[list(columns)]
-        # Everything kept: a shallow copy (copy-on-write keeps the dataset's own frame unchanged) instead of a take
-        if keep.all():
-            selected = frame.copy(deep=False)
-        else:
-            positions = np.flatnonzero(keep)
-            selected = take_rows(frame, positions)
-            status = take_series(status, positions)
-        if self.as_of and "status" in selected.columns:
-            selected = selected.assign(status=status)
-        return selected
+        return self.select(dataset).rows(columns=columns)
 
     def select(self, dataset: Dataset) -> Selection:
         """The matching incidents as positions in ``dataset.frame``, to take a few columns a piece at a time
@@ -310,16 +299,24 @@ class Selection:
     def __len__(self) -> int:
         return len(self.positions)
 
+    def rows(self, *, columns: Sequence[str] | None = None, start: int = 0, stop: int | None = None
+             ) -> gpd.GeoDataFrame:
+        """The selected rows ``start:stop`` (all by default) of ``columns`` (all by default), in the dataset's order,
+        ``status`` as of the filter's date."""
+        frame = self.frame if columns is None else self.frame[list(columns)]
+        taken = self.positions[start:stop]
+        everything = len(taken) == len(self.frame)
+        # Everything kept: a shallow copy (copy-on-write keeps the dataset's own frame unchanged) instead of a take
+        selected = frame.copy(deep=False) if everything else take_rows(frame, taken)
+        if self.as_of_status is not None and "status" in selected.columns:
+            status = self.as_of_status if everything else take_series(self.as_of_status, taken)
+            selected = selected.assign(status=status)
+        return selected
+
     def pieces(self, *, columns: Sequence[str], rows: int) -> Iterator[gpd.GeoDataFrame]:
-        """The selected rows of ``columns``, ``rows`` at a time, in the dataset's order; as :meth:`IncidentFilter.apply`
-        gives them (``status`` as of the filter's date)."""
-        frame = self.frame[list(columns)]
+        """:meth:`rows` of ``columns``, ``rows`` at a time."""
         for start in range(0, len(self.positions), rows):
-            taken = self.positions[start:start + rows]
-            piece = take_rows(frame, taken)
-            if self.as_of_status is not None and "status" in piece.columns:
-                piece = piece.assign(status=take_series(self.as_of_status, taken))
-            yield piece
+            yield self.rows(columns=columns, start=start, stop=start + rows)
 
 
 def status_as_of(dataset: Dataset, known_by: np.datetime64) -> pd.Series:
