@@ -297,6 +297,8 @@ def _check_hashed_chunks(chunks: Iterable[bytes], digest: _ThreadedDigest, *, na
 
     if by_lines:
         header = read_lines(hashed(), collector, on_block=checked, blocks=builder.add_block, helper=helper)
+        if helper is not None:
+            helper.close()  # every block answered: its memory handed back before the frame is built
     else:
         def on_feature(feature: Any) -> None:
             collector.check(feature)
@@ -365,6 +367,8 @@ def _check_parquet_batches(path: Path, source: SourceFile, helper: BlockHelper |
     for batch in geoparquet_batches(path, name=source.name):
         batches.add(batch, hand=functools.partial(hand, batch), check=functools.partial(check, batch))
     batches.flush()
+    if helper is not None:
+        helper.close()  # every batch answered: its memory handed back before the frame is built
     if problems:
         raise IncidentDataError(problems)
     return _finish(builder, collector.problems, replace(source, features=collector.count))

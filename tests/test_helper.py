@@ -21,7 +21,7 @@ import pytest
 
 from incidents import bulk, helper, load_incidents, load_incidents_bytes, store, streaming
 from incidents.blocks import Block, check_block, check_records
-from incidents.model import PreparedBlock, prepare_block
+from incidents.model import FrameBuilder, PreparedBlock, prepare_block
 from incidents.synth import synthetic_features
 
 from .test_blocks import COMPACT, _file, _parquet_with_records
@@ -42,6 +42,9 @@ class InProcessHelper:
 
     def __exit__(self, error: type[BaseException] | None, *exc_info: object) -> None:
         assert error is not None or not self._held  # a load that went through took every answer
+
+    def close(self) -> None:
+        assert not self._held  # closed once every answer was taken
 
     def idle(self) -> bool:
         return len(self._held) < helper.HELD and self._coin.random() < 0.8
@@ -305,6 +308,33 @@ def test_a_script_without_a_main_guard_runs_once(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["1500", "True"]
     assert runs.read_text() == "ran\n"
+
+
+@pytest.mark.parametrize("kind", ["GeoJSON", "GeoParquet"])
+def test_the_helper_process_is_gone_before_the_frame_is_built(kind: str, process_answered: list[bool],
+                                                              tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store, "_BATCH_ROWS", 16)
+    path = tmp_path / "data.geojson"
+    path.write_bytes(_file(SYNTHETIC))
+    if kind == "GeoParquet":
+        path = _parquet_with_records(tmp_path, SYNTHETIC[:800], None)
+    helpers: list[helper.BlockHelper] = []
+    running_at_build: list[bool] = []
+    enter, build = helper.BlockHelper.__enter__, FrameBuilder.build
+
+    def entered(self: helper.BlockHelper) -> helper.BlockHelper:
+        helpers.append(self)
+        return enter(self)
+
+    def built(self: FrameBuilder, **options: Any) -> Any:
+        running_at_build.extend(h._process is not None for h in helpers)
+        return build(self, **options)
+
+    monkeypatch.setattr(helper.BlockHelper, "__enter__", entered)
+    monkeypatch.setattr(FrameBuilder, "build", built)
+    process_answered.clear()
+    assert len(load_incidents(path, nested=False)) == (1500 if kind == "GeoJSON" else 800)
+    assert process_answered.count(True) >= 5 and running_at_build == [False]
 
 
 def _parquet_rewrite(index: int, text: str) -> str:
