@@ -51,11 +51,13 @@ from incidents.render import (
     GRID_LIMIT,
     ONLINE_TILES,
     Cell,
+    MapLayer,
     MapOptions,
     TileChoice,
-    build_map,
     cell_at,
     incidents_at,
+    layer_map,
+    map_layer,
     mode_for,
     unlocated_titles,
 )
@@ -178,6 +180,23 @@ def counts_by_category(key: DataKey, others: IncidentFilter, _dataset: Dataset) 
 def timeline_counts(key: DataKey, undated: IncidentFilter, unit: Unit, _dataset: Dataset) -> pd.DataFrame:
     del key
     return histogram(undated.apply(_dataset, columns=HISTOGRAM_COLUMNS), unit=unit)
+
+
+# -- what the last two filters show, kept between reruns (a rerun that changes nothing — a click on the map, a row
+# chosen — or a change back neither filters nor lays out the map again; the page never alters what these return) --
+@st.cache_resource(show_spinner=False, max_entries=2)
+def selection_of(key: DataKey, flt: IncidentFilter, _dataset: Dataset) -> gpd.GeoDataFrame:
+    del key
+    return flt.apply(_dataset, columns=VIEW_COLUMNS)
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def map_layer_of(key: DataKey, flt: IncidentFilter, options: MapOptions, _dataset: Dataset,
+                 _selected: gpd.GeoDataFrame) -> MapLayer:
+    del flt  # with ``key``, it names ``_selected``
+    symbols = options.mode == "symbols"
+    drawn = full_rows(_dataset, _selected) if symbols else _selected  # symbols carry whole records
+    return map_layer(drawn, options=options, all_ids=titles_of(key, _dataset) if symbols else None)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -385,15 +404,15 @@ def step_buttons(window: tuple[date, date], extent: Extent) -> tuple[date, date]
     return step_window(window, extent, -1 if back else 1) if back or on else window
 
 
-def map_and_clicked(dataset: Dataset, key: DataKey, selected: gpd.GeoDataFrame, look: MapLook) -> None:
+def map_and_clicked(dataset: Dataset, key: DataKey, flt: IncidentFilter, selected: gpd.GeoDataFrame,
+                    look: MapLook) -> None:
     """The map; beside it what was clicked (an incident's record, or a grid cell's incidents), and the incidents
     that cannot be drawn."""
     map_column, side_column = st.columns([3, 1])
     mode = mode_for(selected, "grid" if look.density else "auto")
     with map_column:
-        drawn = full_rows(dataset, selected) if mode == "symbols" else selected  # symbols carry whole records
-        fmap = build_map(drawn, options=MapOptions(tiles=look.tiles, mode=mode, height=MAP_HEIGHT),
-                         all_ids=titles_of(key, dataset) if mode == "symbols" else None)
+        options = MapOptions(tiles=look.tiles, mode=mode, height=MAP_HEIGHT)
+        fmap = layer_map(map_layer_of(key, flt, options, dataset, selected), options=options)
         result = st_folium(fmap, key=MAP, returned_objects=["last_object_clicked"], height=MAP_HEIGHT,
                            use_container_width=True)
     with side_column:
@@ -495,7 +514,7 @@ def main() -> None:
             st.session_state[window_key] = step_buttons(clamp_window(st.session_state[window_key], extent), extent)
 
     flt = filter_for(widget_controls(window_key), extent, link=link_filter)
-    selected = flt.apply(dataset, columns=VIEW_COLUMNS)
+    selected = selection_of(key, flt, dataset)
     if query_now() != flt.to_query():
         st.query_params.from_dict(flt.to_query())
 
@@ -516,7 +535,7 @@ def main() -> None:
         export_sidebar(dataset, flt, len(selected))
     with side_map:
         look = map_sidebar()
-    map_and_clicked(dataset, key, selected, look)
+    map_and_clicked(dataset, key, flt, selected, look)
     table_and_chosen(dataset, key, flt, selected)
 
 

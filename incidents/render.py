@@ -101,10 +101,11 @@ class IncidentLayer(JSCSSMixin, MacroElement):
     default_js = [("incident_map_js", assets.INCIDENT_MAP_JS)]  # noqa: RUF012 (folium reads the class attribute)
     default_css = [("incident_map_css", assets.INCIDENT_MAP_CSS)]  # noqa: RUF012
 
-    def __init__(self, payload: Mapping[str, Any]) -> None:
+    def __init__(self, payload_js: str) -> None:
+        """``payload_js``: the payload as :func:`~incidents.safety.script_json` wrote it (:attr:`MapLayer.script`)."""
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "IncidentLayer"
-        self.payload_js = script_json(payload)
+        self.payload_js = payload_js
 
     def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # as MacroElement.render
         """Like ``JSCSSMixin.render``, but the script (which carries the data) is added as :class:`Verbatim` text,
@@ -172,6 +173,16 @@ def unlocated_titles(frame: gpd.GeoDataFrame) -> pd.Series:
     return frame["title"][~Placement.of(frame).on_map]
 
 
+@dataclass(frozen=True, slots=True)
+class MapLayer:
+    """What the browser draws, made once for a frame and options (:func:`map_layer`): the payload as script-safe
+    JSON and the bounds it is fitted to. Text and tuples only, so that it can be kept and shared between reruns and
+    sessions; :func:`layer_map` makes a new folium map of it each time (``st_folium`` alters the map it renders)."""
+
+    script: str
+    bounds: tuple[tuple[float, float], tuple[float, float]] | None
+
+
 def build_map(frame: gpd.GeoDataFrame, *, options: MapOptions | None = None,
               all_ids: Mapping[str, str] | None = None) -> folium.Map:
     """A folium map of the incidents in ``frame`` (a filtered incident frame), fitted to them.
@@ -180,15 +191,27 @@ def build_map(frame: gpd.GeoDataFrame, *, options: MapOptions | None = None,
     that the filter hides.
     """
     settings = options or MapOptions()
-    payload = map_payload(frame, options=settings, all_ids=all_ids)
-    south_west, north_east = payload["bounds"] or DEFAULT_VIEW
+    return layer_map(map_layer(frame, options=settings, all_ids=all_ids), options=settings)
+
+
+def map_layer(frame: gpd.GeoDataFrame, *, options: MapOptions, all_ids: Mapping[str, str] | None = None) -> MapLayer:
+    """The incidents of ``frame`` as the browser draws them (the costly part of :func:`build_map`)."""
+    payload = map_payload(frame, options=options, all_ids=all_ids)
+    bounds = payload["bounds"]
+    return MapLayer(script=script_json(payload), bounds=None if bounds is None else
+                    ((float(bounds[0][0]), float(bounds[0][1])), (float(bounds[1][0]), float(bounds[1][1]))))
+
+
+def layer_map(layer: MapLayer, *, options: MapOptions) -> folium.Map:
+    """A new folium map drawing ``layer``, fitted to it (only ``options.height`` is read: the rest is in the layer)."""
+    south_west, north_east = layer.bounds or DEFAULT_VIEW
     centre = ((south_west[0] + north_east[0]) / 2, (south_west[1] + north_east[1]) / 2)
-    fmap = folium.Map(location=centre, zoom_start=6, tiles=None, control_scale=True, height=settings.height,
+    fmap = folium.Map(location=centre, zoom_start=6, tiles=None, control_scale=True, height=options.height,
                       maxZoom=18, minZoom=2, worldCopyJump=True)
     fmap.default_js = [*assets.MAP_JS]
     fmap.default_css = [*assets.MAP_CSS]
-    IncidentLayer(payload).add_to(fmap)
-    if payload["bounds"] is None:
+    IncidentLayer(layer.script).add_to(fmap)
+    if layer.bounds is None:
         fmap.fit_bounds([list(south_west), list(north_east)])
     return fmap
 

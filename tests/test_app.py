@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from incidents import IncidentFilter, assets, load_incidents
+from incidents import IncidentFilter, assets, load_incidents, render
 from incidents.downloads import download_bytes
 from incidents.safety import escape_markdown
 
@@ -102,6 +102,34 @@ def test_filters_change_the_counts_the_map_and_the_table() -> None:
                          "to": ["2017-04-10"]}
     assert at.get("download_button")[0].label == "Download GeoJSON (1 incident)"
     assert at.multiselect(key="status").options[0] == "Verified (1)"  # counts follow the other filters
+
+
+def test_a_rerun_that_changes_nothing_neither_filters_nor_lays_out_the_map_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    at = run()
+    calls: list[str] = []
+    apply, payload = IncidentFilter.apply, render.map_payload
+
+    def counted_apply(self: IncidentFilter, *args: Any, **kwargs: Any) -> Any:
+        calls.append("filter")
+        return apply(self, *args, **kwargs)
+
+    def counted_payload(*args: Any, **kwargs: Any) -> Any:
+        calls.append("map")
+        return payload(*args, **kwargs)
+
+    monkeypatch.setattr(IncidentFilter, "apply", counted_apply)
+    monkeypatch.setattr(render, "map_payload", counted_payload)
+    drawn, table = drawn_ids(at), table_ids(at)
+    at.run()  # what a click on the map or a chosen row asks for, the filter unchanged
+    assert not at.exception and calls == []
+    assert drawn_ids(at) == drawn and table_ids(at) == table and summary(at)[:2] == (6, 6)
+    at.multiselect(key="status").set_value(["claimed"]).run()
+    assert not at.exception and "filter" in calls and calls.count("map") == 1
+    assert drawn_ids(at) == table_ids(at) and summary(at)[:2] == (1, 6)
+    calls.clear()
+    at.run()
+    assert calls == [] and summary(at)[:2] == (1, 6)
 
 
 def test_text_filters_and_as_known_on() -> None:

@@ -13,7 +13,16 @@ import pytest
 from streamlit_folium import _get_map_string
 
 from incidents import Dataset, IncidentFilter, assets
-from incidents.render import MapOptions, build_map, choose_mode, incidents_at, map_payload, record_model
+from incidents.render import (
+    MapOptions,
+    build_map,
+    choose_mode,
+    incidents_at,
+    layer_map,
+    map_layer,
+    map_payload,
+    record_model,
+)
 
 URL = re.compile(r"""(?:https?:)?//[^\s"'<>)]+""")
 
@@ -44,6 +53,36 @@ def test_offline_by_default_every_asset_is_local(syria: Dataset) -> None:
     source_urls = {s.get("url") for row in range(len(syria)) for s in syria.properties(row)["sources"]}
     found = set(URL.findall(unescaped(script)))
     assert found and found <= source_urls, found - source_urls
+
+
+def handed(fmap: folium.Map) -> object:
+    """The payload a map's script hands to ``IncidentMap.addIncidents``, read back."""
+    script = _get_map_string(fmap)
+    start = script.index("{", script.index("IncidentMap.addIncidents("))
+    return json.JSONDecoder().raw_decode(script, start)[0]
+
+
+@pytest.mark.parametrize("mode", ["symbols", "points", "grid"])
+def test_one_layer_makes_any_number_of_maps_each_drawing_all_of_it(syria: Dataset, mode: str) -> None:
+    options = MapOptions(mode=mode)  # type: ignore[arg-type]
+    layer = map_layer(syria.frame, options=options)
+    first, second = layer_map(layer, options=options), layer_map(layer, options=options)
+    assert first is not second
+    assert handed(first) == handed(second) == handed(build_map(syria.frame, options=options)) == map_payload(
+        syria.frame, options=options)
+    assert first.location == build_map(syria.frame, options=options).location
+    with pytest.raises(AttributeError):
+        layer.script = ""  # type: ignore[misc]  # kept and shared between reruns: it cannot be altered
+    assert hash(layer) == hash(map_layer(syria.frame, options=options))
+
+
+def test_a_layer_of_nothing_is_fitted_to_the_default_view(syria: Dataset) -> None:
+    options = MapOptions()
+    layer = map_layer(syria.frame.iloc[0:0], options=options)
+    assert layer.bounds is None
+    fmap = layer_map(layer, options=options)
+    assert fmap.location == [35.25, 39.25]
+    assert handed(fmap) == map_payload(syria.frame.iloc[0:0], options=options)
 
 
 def test_online_tiles_are_an_explicit_option(syria: Dataset) -> None:
