@@ -107,6 +107,10 @@ MAP_HEIGHT: Final = 560
 TABLE_ROWS: Final = 20  # up to this many rows the table shows them all, beyond it scrolls
 LISTED: Final = 50  # unlocated incidents listed beside the map by title
 
+# Streamlit hashes a frozenset in its iteration order, which differs between equal sets built in another order: a
+# filter's sets are hashed sorted, so that an equal filter always finds what was kept for it.
+FILTER_HASH: Final[dict[type[Any] | str, Callable[[Any], Any]]] = {frozenset: sorted}
+
 DataKey = tuple[tuple[str, ...], tuple[tuple[str, int, int], ...], tuple[str, str, UploadOptions] | None]
 
 
@@ -164,19 +168,19 @@ def titles_of(key: DataKey, _dataset: Dataset) -> dict[str, str]:
 
 # -- what a filter shows besides the map (cached: a rerun that changes nothing, or only another part of the
 # filter, does not count again; ``key`` names the data, the filter part the rest) ------------------------------
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=FILTER_HASH)
 def counts_by_status(key: DataKey, others: IncidentFilter, _dataset: Dataset) -> dict[str, int]:
     del key
     return status_counts(_dataset, others)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=FILTER_HASH)
 def counts_by_category(key: DataKey, others: IncidentFilter, _dataset: Dataset) -> dict[str, int]:
     del key
     return category_counts(_dataset, others)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=FILTER_HASH)
 def timeline_counts(key: DataKey, undated: IncidentFilter, unit: Unit, _dataset: Dataset) -> pd.DataFrame:
     del key
     return histogram(undated.apply(_dataset, columns=HISTOGRAM_COLUMNS), unit=unit)
@@ -184,13 +188,13 @@ def timeline_counts(key: DataKey, undated: IncidentFilter, unit: Unit, _dataset:
 
 # -- what the last two filters show, kept between reruns (a rerun that changes nothing — a click on the map, a row
 # chosen — or a change back neither filters nor lays out the map again; the page never alters what these return) --
-@st.cache_resource(show_spinner=False, max_entries=2)
+@st.cache_resource(show_spinner=False, max_entries=2, hash_funcs=FILTER_HASH)
 def selection_of(key: DataKey, flt: IncidentFilter, _dataset: Dataset) -> gpd.GeoDataFrame:
     del key
     return flt.apply(_dataset, columns=VIEW_COLUMNS)
 
 
-@st.cache_resource(show_spinner=False, max_entries=2)
+@st.cache_resource(show_spinner=False, max_entries=2, hash_funcs=FILTER_HASH)
 def map_layer_of(key: DataKey, flt: IncidentFilter, options: MapOptions, _dataset: Dataset,
                  _selected: gpd.GeoDataFrame) -> MapLayer:
     del flt  # with ``key``, it names ``_selected``
@@ -199,7 +203,7 @@ def map_layer_of(key: DataKey, flt: IncidentFilter, options: MapOptions, _datase
     return map_layer(drawn, options=options, all_ids=titles_of(key, _dataset) if symbols else None)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=FILTER_HASH)
 def table_of(key: DataKey, flt: IncidentFilter, _selected: gpd.GeoDataFrame) -> pd.DataFrame:
     del key, flt
     return table_frame(_selected)

@@ -29,7 +29,7 @@ from . import assets
 from .dates import format_period, parse_date
 from .grid import Grid, aggregate, grid_for, in_cell
 from .model import geometry_columns
-from .safety import safe_url, script_json
+from .safety import is_script_json, safe_url, script_json
 from .vocab import CATEGORIES, STANCES, STATUSES, category_for
 
 TileChoice = Literal["none", "osm", "imagery"]
@@ -102,7 +102,11 @@ class IncidentLayer(JSCSSMixin, MacroElement):
     default_css = [("incident_map_css", assets.INCIDENT_MAP_CSS)]  # noqa: RUF012
 
     def __init__(self, payload_js: str) -> None:
-        """``payload_js``: the payload as :func:`~incidents.safety.script_json` wrote it (:attr:`MapLayer.script`)."""
+        """``payload_js``: the payload as :func:`~incidents.safety.script_json` wrote it (:attr:`MapLayer.script`);
+        any other text is refused (``ValueError``), since it goes into the page's script as it is."""
+        if not is_script_json(payload_js):
+            raise ValueError("the map's data must be written by incidents.safety.script_json (render.map_layer does): "
+                             "it holds characters that could end or alter the page's script")
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "IncidentLayer"
         self.payload_js = payload_js

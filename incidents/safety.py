@@ -70,6 +70,12 @@ def script_json(value: Any) -> str:
     return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
+def is_script_json(text: str) -> bool:
+    """Whether ``text`` holds none of the characters :func:`script_json` escapes: a check, as cheap as a search,
+    that a script's data went through it."""
+    return not any(chr(code) in text for code in _SCRIPT_ESCAPES) and _SURROGATE.search(text) is None
+
+
 def safe_url(url: object) -> str | None:
     """The link target for ``url`` if it is an ``http``/``https`` URL with a host and nothing hidden, else None.
 

@@ -15,8 +15,8 @@ import pytest
 from streamlit_folium import _get_map_string
 
 from incidents import Dataset, load_incidents_bytes
-from incidents.render import MapOptions, build_map, map_payload
-from incidents.safety import MAX_URL_LENGTH, safe_url, script_json, url_problem
+from incidents.render import IncidentLayer, MapLayer, MapOptions, build_map, layer_map, map_payload
+from incidents.safety import MAX_URL_LENGTH, is_script_json, safe_url, script_json, url_problem
 
 SAFE_URLS = [
     "https://example.org",
@@ -129,6 +129,19 @@ def test_url_problem_names_why_a_url_is_refused(url: object, problem: str) -> No
 def test_script_json_exact_output(value: Any, expected: str) -> None:
     assert script_json(value) == expected
     assert json.loads(expected) == value
+
+
+@pytest.mark.parametrize("text", ["</script><script>alert(1)</script>", "<!--", "a & b", "`${x}`", "\u2028",
+                                  "\ud800", "alert(coords);", "it's", "a_b"])
+def test_the_map_layer_takes_only_data_written_by_script_json(text: str) -> None:
+    plain = json.dumps({"title": text}, ensure_ascii=False)
+    assert not is_script_json(plain) and is_script_json(script_json({"title": text}))
+    with pytest.raises(ValueError, match=r"must be written by incidents\.safety\.script_json"):
+        IncidentLayer(plain)
+    with pytest.raises(ValueError, match=r"must be written by incidents\.safety\.script_json"):
+        layer_map(MapLayer(script=plain, bounds=None), options=MapOptions())
+    fmap = layer_map(MapLayer(script=script_json({"title": text}), bounds=None), options=MapOptions())
+    assert text not in _get_map_string(fmap)
 
 
 def test_script_json_refuses_nan() -> None:
