@@ -23,7 +23,7 @@ import shapely
 
 from .bulk import plain_records
 from .errors import IncidentDataError, Problem
-from .model import DATETIME_UNIT, FLAT_COLUMNS, Dataset, SourceFile, arrow_text, is_arrow_text
+from .model import DATETIME_UNIT, FLAT_COLUMNS, TEXT_CHUNK_ROWS, Dataset, SourceFile, arrow_text, is_arrow_text
 from .reader import parse_json_bytes
 
 FORMAT_VERSION: Final = "1"
@@ -32,7 +32,7 @@ PARQUET_SUFFIXES: Final = (".parquet", ".geoparquet")
 HISTORY_COLUMNS: Final = ("history_dates", "history_statuses")
 RECORD_COLUMNS: Final = ("properties_json", "geometry")  # what a file from elsewhere is checked from
 _BATCH_ROWS: Final = 4096  # records parsed at a time: what a first load holds besides the frame
-CACHE_BATCH_ROWS: Final = 65_536  # rows per batch of a cache file
+CACHE_BATCH_ROWS: Final = TEXT_CHUNK_ROWS  # rows per batch of a cache file, at least (the last one aside)
 PARQUET_MAGIC: Final = b"PAR1"
 # A cache batch's copy, made and freed while the dataset lives on: from the C library's malloc, which hands each
 # large buffer back when it is freed (Arrow's default pool keeps them: 0.1–0.2 GB more resident at 1M incidents).
@@ -75,14 +75,30 @@ def arrow_table(dataset: Dataset) -> pa.Table:
 
 
 def write_arrow_table(table: pa.Table, path: str | os.PathLike[str]) -> None:
-    """Write an :func:`arrow_table` (only Arrow's C++ code: another thread may do it while Python goes on)."""
+    """Write an :func:`arrow_table` (only Arrow's C++ code: another thread may do it while Python goes on).
+
+    Batches of :data:`CACHE_BATCH_ROWS` rows or more: a frame read back in a few large chunks takes rows faster
+    (:mod:`incidents.rows`: the cost is per chunk). Chunks that large already (a frame the loader built) are written
+    as they are; smaller ones are copied together a batch at a time."""
     with pa.OSFile(os.fspath(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         if table.num_rows == 0:
             writer.write_table(table)
-        # Batches of CACHE_BATCH_ROWS rows, each copied out of the load's many small chunks one at a time: a frame
-        # read back in a few large chunks takes rows faster (incidents.rows: the cost is per chunk)
-        for start in range(0, table.num_rows, CACHE_BATCH_ROWS):
-            writer.write_table(table.slice(start, CACHE_BATCH_ROWS).combine_chunks(memory_pool=_FREED_AT_ONCE))
+        pending: list[pa.RecordBatch] = []
+        rows = 0
+        for batch in table.to_batches():  # cut where any column's chunks are: no copy
+            pending.append(batch)
+            rows += batch.num_rows
+            if rows >= CACHE_BATCH_ROWS:
+                _write_batches(writer, pending)
+                pending, rows = [], 0
+        _write_batches(writer, pending)
+
+
+def _write_batches(writer: pa.ipc.RecordBatchFileWriter, batches: list[pa.RecordBatch]) -> None:
+    if len(batches) == 1:
+        writer.write_batch(batches[0])
+    elif batches:
+        writer.write_table(pa.Table.from_batches(batches).combine_chunks(memory_pool=_FREED_AT_ONCE))
 
 
 def read_arrow(path: str | os.PathLike[str], *, name: str | None = None) -> Dataset:

@@ -14,17 +14,21 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import pyarrow as pa
 import pytest
 import shapely
 
 from incidents import IncidentDataError, IncidentFilter, load_incidents, to_geojson
+from incidents import bulk as bulk_module
 from incidents import cache as content_cache
 from incidents import load as load_module
+from incidents import model as model_module
 from incidents import store as store_module
 from incidents.store import read_arrow, read_geoparquet, write_arrow, write_geoparquet
 from incidents.synth import synthetic_collection, write_synthetic_geojson
 
 from .conftest import BUNDLED, DATA, ROOT
+from .test_streaming import assert_same
 
 
 def features(text: str) -> list[dict[str, object]]:
@@ -356,7 +360,7 @@ def test_the_heap_a_large_load_freed_is_handed_back_before_its_entry_is_laid_out
             return 1
 
     layout = store_module.arrow_table
-    monkeypatch.setattr(content_cache.ctypes, "CDLL", lambda name: Libc())
+    monkeypatch.setattr(model_module.ctypes, "CDLL", lambda name: Libc())
     monkeypatch.setattr(store_module, "arrow_table", lambda dataset: calls.append("layout") or layout(dataset))
     load_incidents(path, cache=True, nested=False)
     content_cache.wait_for_writes()
@@ -365,7 +369,7 @@ def test_the_heap_a_large_load_freed_is_handed_back_before_its_entry_is_laid_out
     def no_libc(name: object) -> Any:
         raise OSError("no such library")
 
-    monkeypatch.setattr(content_cache.ctypes, "CDLL", no_libc)  # elsewhere than glibc: nothing to hand back
+    monkeypatch.setattr(model_module.ctypes, "CDLL", no_libc)  # elsewhere than glibc: nothing to hand back
     path.write_text(path.read_text().replace("Khan Sheikhoun", "Khan Shaykhun", 1))  # new content: a first load
     again = load_incidents(path, cache=True, nested=False)
     content_cache.wait_for_writes()
@@ -407,3 +411,36 @@ def test_no_thread_for_the_cache_entry_costs_only_speed(threaded_entry: Path,
     content_cache.wait_for_writes()  # nothing to wait for, and no error
     assert len(dataset) == 6 and not content_cache.entry_path(dataset.files[0].sha256).exists()
     assert dataset.files[0].sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_frame_being_built_joins_its_text_into_large_chunks_and_holds_the_same(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "many-blocks.geojson"
+    write_synthetic_geojson(path, 3000, seed=5)
+    monkeypatch.setattr(bulk_module, "BLOCK_BYTES", 8192)  # blocks of a few features: hundreds of chunks
+    monkeypatch.setattr(model_module, "TEXT_CHUNK_ROWS", 10**9)  # never joined before the frame is built
+    unjoined = load_incidents(path, nested=False)
+    assert _chunk_rows(unjoined.frame["title"]) == [3000]  # joined once, when built
+    monkeypatch.setattr(model_module, "TEXT_CHUNK_ROWS", 700)
+    joined = load_incidents(path, nested=False)
+    for name in ("title", "properties_json", "search_text", "id", "related_ids"):
+        chunks = _chunk_rows(joined.frame[name])
+        assert sum(chunks) == 3000 and len(chunks) == 5 and all(rows >= 700 for rows in chunks[:-1]), chunks
+    assert_same(("loaded", joined), ("loaded", unjoined))
+
+
+def _chunk_rows(column: pd.Series) -> list[int]:
+    return [len(chunk) for chunk in pa.chunked_array(pa.array(column.array)).chunks if len(chunk)]
+
+
+def test_the_cache_writes_large_chunks_as_they_are_and_joins_small_ones(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_module, "CACHE_BATCH_ROWS", 25)
+    text = pa.chunked_array([pa.array([f"t{i}" for i in range(start, start + size)], pa.large_string())
+                             for start, size in ((0, 10), (10, 10), (20, 10), (30, 200), (230, 5))])
+    table = pa.table({"text": text, "number": pa.array(range(235))})
+    store_module.write_arrow_table(table, tmp_path / "entry.arrow")
+    with pa.memory_map(str(tmp_path / "entry.arrow")) as source:
+        reader = pa.ipc.open_file(source)
+        assert [reader.get_batch(i).num_rows for i in range(reader.num_record_batches)] == [30, 200, 5]
+        assert reader.read_all().equals(table)
