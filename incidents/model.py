@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
+import functools
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
@@ -107,7 +107,7 @@ class FrameBuilder:
         self._chunks: dict[str, list[Any]] = {name: [] for name in (*_BUILT_COLUMNS, "geometry")}
         self._history: dict[str, list[Any]] = {"row": [], "date": [], "status": []}  # chunks, joined at the end
         self.rows = 0
-        self._joined = 0  # how many of each text column's chunks are joined ones (the others: one per block)
+        self._joined = 0  # how many of each column's chunks are joined ones (the others: one per block or flush)
         self._unjoined_rows = 0
 
     def add(self, row: Row) -> None:
@@ -131,7 +131,7 @@ class FrameBuilder:
     def build(self, *, nested: bool = True) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
         """The frame and the history table of every row added (once: the builder then lets go of the columns)."""
         self._flush()
-        self._join_text()
+        self._join_chunks()
         data: dict[str, Any] = {}
         for name in _BUILT_COLUMNS:
             chunks = self._chunks[name]
@@ -139,7 +139,7 @@ class FrameBuilder:
             if name in _STRING_COLUMNS:
                 data[name] = pd.array(pa.chunked_array(chunks, type=pa.large_string()), dtype="str")
             else:
-                data[name] = np.concatenate(chunks)
+                data[name] = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)  # joined: not copied again
             del chunks
         shapes = np.concatenate(self._chunks["geometry"])
         self._chunks["geometry"] = []
@@ -176,10 +176,10 @@ class FrameBuilder:
     def _added(self, count: int) -> None:
         self._unjoined_rows += count
         if self._unjoined_rows >= TEXT_CHUNK_ROWS:
-            self._join_text()
+            self._join_chunks()
 
-    def _join_text(self) -> None:
-        """Join each text column's chunks added since the last join into one, as the load goes: a frame in a few
+    def _join_chunks(self) -> None:
+        """Join each column's chunks added since the last join into one, as the load goes: a frame in a few
         large chunks takes rows faster (:mod:`incidents.rows`: the cost is per chunk), and its cache entry is written
         from them as they are, not copied again (:func:`incidents.store.write_arrow_table`)."""
         joined, self._unjoined_rows = self._joined, 0
@@ -198,9 +198,20 @@ class FrameBuilder:
 
 def give_back_freed_memory() -> None:
     """Hand memory that was freed back to the system (glibc keeps it otherwise, in the middle of its heap). Costs
-    about 0.01 s; without it, what a load frees is still counted resident while what comes next is allocated."""
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
-        ctypes.CDLL(None).malloc_trim(0)
+    about 0.01 s; without it, what a load frees is still counted resident while what comes next is allocated.
+    Does nothing where there is no glibc."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError, TypeError):  # no C library by that name (Windows: TypeError), or not glibc
+        return None
+    return trim
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,7 +312,7 @@ def _column_array(name: str, values: list[Any]) -> Any:
     if isinstance(values, pa.Array):  # text already in Arrow (records read from GeoParquet): copied out of the
         # reader's buffers (a whole row group's, from Arrow's pool) into ones that last
         return pa.concat_arrays([values.cast(pa.large_string()), pa.array([], pa.large_string())], memory_pool=_LASTING)
-    try:  # checked text or None, kept as Arrow to be joined at the end
+    try:  # checked text or None, kept as Arrow to be joined (FrameBuilder._join_chunks)
         return pa.array(values, type=pa.large_string(), memory_pool=_LASTING)
     except (pa.ArrowTypeError, pa.ArrowInvalid):  # anything else: pandas' conversion (None missing, else its text)
         return pd.array(values, dtype="str")._pa_array.combine_chunks().cast(pa.large_string())
