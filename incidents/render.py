@@ -101,15 +101,10 @@ class IncidentLayer(JSCSSMixin, MacroElement):
     default_js = [("incident_map_js", assets.INCIDENT_MAP_JS)]  # noqa: RUF012 (folium reads the class attribute)
     default_css = [("incident_map_css", assets.INCIDENT_MAP_CSS)]  # noqa: RUF012
 
-    def __init__(self, payload_js: str) -> None:
-        """``payload_js``: the payload as :func:`~incidents.safety.script_json` wrote it (:attr:`MapLayer.script`);
-        any other text is refused (``ValueError``), since it goes into the page's script as it is."""
-        if not is_script_json(payload_js):
-            raise ValueError("the map's data must be written by incidents.safety.script_json (render.map_layer does): "
-                             "it holds characters that could end or alter the page's script")
+    def __init__(self, layer: MapLayer) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "IncidentLayer"
-        self.payload_js = payload_js
+        self.payload_js = layer.script  # script_json's text (MapLayer holds no other), put into the page as it is
 
     def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # as MacroElement.render
         """Like ``JSCSSMixin.render``, but the script (which carries the data) is added as :class:`Verbatim` text,
@@ -186,6 +181,12 @@ class MapLayer:
     script: str
     bounds: tuple[tuple[float, float], tuple[float, float]] | None
 
+    def __post_init__(self) -> None:
+        # the script goes into the page as it is: any text that script_json did not write is refused, once, here
+        if not is_script_json(self.script):
+            raise ValueError("the map's data must be written by incidents.safety.script_json (render.map_layer does): "
+                             "it holds characters that could end or alter the page's script")
+
 
 def build_map(frame: gpd.GeoDataFrame, *, options: MapOptions | None = None,
               all_ids: Mapping[str, str] | None = None) -> folium.Map:
@@ -214,7 +215,7 @@ def layer_map(layer: MapLayer, *, options: MapOptions) -> folium.Map:
                       maxZoom=18, minZoom=2, worldCopyJump=True)
     fmap.default_js = [*assets.MAP_JS]
     fmap.default_css = [*assets.MAP_CSS]
-    IncidentLayer(layer.script).add_to(fmap)
+    IncidentLayer(layer).add_to(fmap)
     if layer.bounds is None:
         fmap.fit_bounds([list(south_west), list(north_east)])
     return fmap

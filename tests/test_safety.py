@@ -137,7 +137,7 @@ def test_the_map_layer_takes_only_data_written_by_script_json(text: str) -> None
     plain = json.dumps({"title": text}, ensure_ascii=False)
     assert not is_script_json(plain) and is_script_json(script_json({"title": text}))
     with pytest.raises(ValueError, match=r"must be written by incidents\.safety\.script_json"):
-        IncidentLayer(plain)
+        IncidentLayer(MapLayer(script=plain, bounds=None))
     with pytest.raises(ValueError, match=r"must be written by incidents\.safety\.script_json"):
         layer_map(MapLayer(script=plain, bounds=None), options=MapOptions())
     fmap = layer_map(MapLayer(script=script_json({"title": text}), bounds=None), options=MapOptions())
