@@ -45,7 +45,7 @@ _FLOAT_COLUMNS: Final = ("uncertainty_m", "killed_min", "killed_max", "injured_m
 _INT_COLUMNS: Final = ("source_count", "claim_count", "feature")
 _STRING_COLUMNS: Final = (*TEXT_FIELDS, "id", "start", "end", "time_precision", "claimants", "related_ids",
                           "search_text", "file", "properties_json")
-TEXT_CHUNK_ROWS: Final = 65_536  # a frame being built joins its text columns into chunks of this many rows or more
+CHUNK_ROWS: Final = 65_536  # a frame being built joins its columns' chunks once this many rows have come
 # Columns the builder fills from the rows; the geometry columns are computed from the shapes.
 _BUILT_COLUMNS: Final = tuple(c for c in FLAT_COLUMNS if c not in ("geometry_type", "anchor_lat", "anchor_lng"))
 
@@ -139,9 +139,9 @@ class FrameBuilder:
             if name in _STRING_COLUMNS:
                 data[name] = pd.array(pa.chunked_array(chunks, type=pa.large_string()), dtype="str")
             else:
-                data[name] = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)  # joined: not copied again
+                data[name] = _one_array(chunks)
             del chunks
-        shapes = np.concatenate(self._chunks["geometry"])
+        shapes = _one_array(self._chunks["geometry"])
         self._chunks["geometry"] = []
         data.update(geometry_columns(shapes))
         # copy=False: the columns as built, not copied into one block per type (120 MB more at 1M incidents)
@@ -155,7 +155,7 @@ class FrameBuilder:
             "status": pd.array([status for chunk in self._history["status"] for status in chunk], dtype="object"),
         })
         self._history = {name: [] for name in self._history}
-        if self.rows >= TEXT_CHUNK_ROWS:  # a large frame's pieces, freed: 0.17 GiB at a million incidents
+        if self.rows >= CHUNK_ROWS:  # a large frame's pieces, freed: 0.17 GiB at a million incidents
             give_back_freed_memory()
         return frame, history
 
@@ -175,7 +175,7 @@ class FrameBuilder:
 
     def _added(self, count: int) -> None:
         self._unjoined_rows += count
-        if self._unjoined_rows >= TEXT_CHUNK_ROWS:
+        if self._unjoined_rows >= CHUNK_ROWS:
             self._join_chunks()
 
     def _join_chunks(self) -> None:
@@ -194,6 +194,11 @@ class FrameBuilder:
         self._history["row"].append(rows)
         self._history["date"].append(dates)
         self._history["status"].append(statuses)
+
+
+def _one_array(chunks: list[np.ndarray]) -> np.ndarray:
+    """A column's numpy chunks as one array: a single chunk (joined already) as it is, not copied again."""
+    return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
 
 
 def give_back_freed_memory() -> None:

@@ -23,7 +23,7 @@ import shapely
 
 from .bulk import plain_records
 from .errors import IncidentDataError, Problem
-from .model import DATETIME_UNIT, FLAT_COLUMNS, TEXT_CHUNK_ROWS, Dataset, SourceFile, arrow_text, is_arrow_text
+from .model import CHUNK_ROWS, DATETIME_UNIT, FLAT_COLUMNS, Dataset, SourceFile, arrow_text, is_arrow_text
 from .reader import parse_json_bytes
 
 FORMAT_VERSION: Final = "1"
@@ -33,7 +33,7 @@ HISTORY_COLUMNS: Final = ("history_dates", "history_statuses")
 RECORD_COLUMNS: Final = ("properties_json", "geometry")  # what a file from elsewhere is checked from
 _BATCH_ROWS: Final = 4096  # records parsed at a time: what a first load holds besides the frame
 _READ_BUFFER_BYTES: Final = 8 * 1024 * 1024
-CACHE_BATCH_ROWS: Final = TEXT_CHUNK_ROWS  # rows per batch of a cache file, at least (the last one aside)
+CACHE_BATCH_ROWS: Final = CHUNK_ROWS  # rows per batch of a cache file, at least (the last one aside)
 PARQUET_MAGIC: Final = b"PAR1"
 # A cache batch's copy, made and freed while the dataset lives on: from the C library's malloc, which hands each
 # large buffer back when it is freed (Arrow's default pool keeps them: 0.1–0.2 GB more resident at 1M incidents).

@@ -435,10 +435,10 @@ def test_a_frame_being_built_joins_its_text_into_large_chunks_and_holds_the_same
     path = tmp_path / "many-blocks.geojson"
     write_synthetic_geojson(path, 3000, seed=5)
     monkeypatch.setattr(bulk_module, "BLOCK_BYTES", 8192)  # blocks of a few features: hundreds of chunks
-    monkeypatch.setattr(model_module, "TEXT_CHUNK_ROWS", 10**9)  # never joined before the frame is built
+    monkeypatch.setattr(model_module, "CHUNK_ROWS", 10**9)  # never joined before the frame is built
     unjoined = load_incidents(path, nested=False)
     assert _chunk_rows(unjoined.frame["title"]) == [3000]  # joined once, when built
-    monkeypatch.setattr(model_module, "TEXT_CHUNK_ROWS", 700)
+    monkeypatch.setattr(model_module, "CHUNK_ROWS", 700)
     joined = load_incidents(path, nested=False)
     for name in ("title", "properties_json", "search_text", "id", "related_ids"):
         chunks = _chunk_rows(joined.frame[name])
