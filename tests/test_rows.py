@@ -13,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+import incidents.rows
 from incidents import Dataset, IncidentFilter, load_incidents_bytes, to_csv, to_geojson
 from incidents.rows import take_rows, take_series
 from incidents.synth import synthetic_collection
@@ -65,6 +66,24 @@ def test_take_rows_is_iloc(chunked: Dataset, name: str) -> None:
     for column in ("properties_json", "title", "search_text"):
         pd.testing.assert_series_equal(take_series(chunked.frame[column], positions),
                                        chunked.frame[column].iloc[positions])
+
+
+@pytest.mark.parametrize("name", POSITIONS)
+def test_a_large_take_on_worker_threads_is_iloc_whatever_each_columns_chunks(
+        chunked: Dataset, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(incidents.rows, "THREADED_ROWS", 1)  # every take with a row in it goes to the threads
+    monkeypatch.setattr(incidents.rows.os, "cpu_count", lambda: 4)
+    frame = chunked.frame.copy()
+    frame["place"] = rechunked(frame["place"], (100, 100))  # chunks of their own: cut apart from the others'
+    frame["admin1"] = rechunked(frame["admin1"], (200,))  # one chunk: taken the ordinary way
+    positions = np.array(POSITIONS[name], dtype=np.int64)
+    taken = take_rows(frame, positions)
+    pd.testing.assert_frame_equal(taken, frame.iloc[positions])
+    assert isinstance(taken, gpd.GeoDataFrame) and taken.geometry.name == "geometry"
+    pd.testing.assert_frame_equal(take_rows(frame[["title", "place"]], positions),
+                                  frame[["title", "place"]].iloc[positions])
+    with pytest.raises(IndexError, match="position 200 is out of range for 200 rows"):
+        take_rows(frame, np.array([3, 200]))
 
 
 def test_take_keeps_missing_text_and_a_shuffled_index(chunked: Dataset) -> None:
