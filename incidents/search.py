@@ -49,7 +49,7 @@ def contains_all(column: pd.Series, terms: list[str]) -> np.ndarray:
 def contains(text: pa.ChunkedArray, term: str) -> np.ndarray:
     """Which rows of ``text`` contain ``term``."""
     if not term:
-        return _valid(text.combine_chunks()) if text.num_chunks else np.zeros(0, dtype=bool)
+        return _valid(text)
     needle = _Needle(term)
     threads = min(_MAX_THREADS, os.cpu_count() or 1)
     threaded = threads >= 2 and text.nbytes >= _THREADED_BYTES
@@ -120,5 +120,5 @@ class _Needle:
         return found
 
 
-def _valid(array: pa.Array) -> np.ndarray:
+def _valid(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return np.asarray(array.is_valid().to_numpy(zero_copy_only=False), dtype=bool)

@@ -46,6 +46,10 @@ def test_contains_all_is_a_plain_substring_test(monkeypatch: pytest.MonkeyPatch,
         [*texts[3:], *texts[:3]], terms)
 
 
+def test_contains_all_of_nothing_is_empty() -> None:
+    assert contains_all(pd.Series([], dtype="str"), ["a"]).tolist() == []
+
+
 def test_an_occurrence_over_the_end_of_a_row_or_in_a_missing_rows_text_is_no_match() -> None:
     data = b"khan sarinshayrataab"  # "khan sarin" | (missing, over "shay") | "rata" | "ab"
     offsets = np.array([0, 10, 14, 18, 20], dtype=np.int64)
